@@ -1,0 +1,3 @@
+module github.com/ghnotify/ghnotify/cmd/ghnotify
+
+go 1.26.0

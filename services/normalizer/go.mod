@@ -1,0 +1,3 @@
+module github.com/ghnotify/ghnotify/services/normalizer
+
+go 1.26.0

@@ -1,0 +1,174 @@
+// Package consume is ghnotify's one consume loop: a handler returns an error
+// and Settle alone decides what happens to the message: Ack on success,
+// NakWithDelay for a transient failure, or dead-letter then Term for a
+// permanent one (or one that has used up its deliveries), so nothing is lost
+// and a poison message never blocks the messages behind it.
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/deadletter"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as one that retrying cannot fix: the message is
+// dead-lettered and terminated.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was marked by Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+type delayError struct {
+	err   error
+	delay time.Duration
+}
+
+func (e delayError) Error() string { return e.err.Error() }
+func (e delayError) Unwrap() error { return e.err }
+
+// RetryAfter marks err as transient with a known wait before the next try,
+// such as Slack's Retry-After.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return delayError{err, d}
+}
+
+// Backoff returns a capped exponential delay with full jitter for the given
+// delivery attempt (1 for the first delivery).
+func Backoff(attempt uint64) time.Duration {
+	const base, maxDelay = time.Second, 5 * time.Minute
+	d := base
+	for i := uint64(1); i < attempt && d < maxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, maxDelay)
+	return d/2 + rand.N(d/2+1)
+}
+
+// DeadLetterer stores a message that will not be processed.
+type DeadLetterer interface {
+	Publish(ctx context.Context, l deadletter.Letter) error
+}
+
+// Settler acks, naks or dead-letters messages after their handler ran.
+type Settler struct {
+	// Stage names the consuming stage in dead letters and logs.
+	Stage string
+	// DLQ receives permanent failures.
+	DLQ DeadLetterer
+	// MaxDeliver is the consumer's MaxDeliver: on the last delivery a failure
+	// is dead-lettered rather than left to vanish. Zero means no limit.
+	MaxDeliver int
+	// Backoff computes the redelivery delay; nil means Backoff.
+	Backoff func(attempt uint64) time.Duration
+	Log     zerolog.Logger
+}
+
+// Outcome is what Settle did.
+type Outcome string
+
+// Outcomes of Settle.
+const (
+	Acked        Outcome = "acked"
+	Retried      Outcome = "retried"
+	DeadLettered Outcome = "dead_lettered"
+)
+
+// Settle applies the handler's result err to msg.
+func (s *Settler) Settle(ctx context.Context, msg jetstream.Msg, err error) Outcome {
+	log := s.Log.With().Str("subject", msg.Subject()).Logger()
+	var attempt uint64 = 1
+	if md, mdErr := msg.Metadata(); mdErr == nil {
+		attempt = md.NumDelivered
+		log = log.With().Uint64("stream_seq", md.Sequence.Stream).Uint64("attempt", attempt).Logger()
+	}
+	if err == nil {
+		if ackErr := msg.Ack(); ackErr != nil {
+			log.Warn().Err(ackErr).Msg("acking message failed; it will be redelivered")
+		}
+		return Acked
+	}
+	lastTry := s.MaxDeliver > 0 && attempt >= uint64(s.MaxDeliver)
+	if IsPermanent(err) || lastTry {
+		reason := err.Error()
+		if !IsPermanent(err) {
+			reason = fmt.Sprintf("gave up after %d deliveries: %s", attempt, reason)
+		}
+		if dlqErr := s.DLQ.Publish(ctx, deadletter.FromMsg(s.Stage, msg, reason)); dlqErr != nil {
+			log.Error().Err(dlqErr).Str("reason", reason).Msg("dead-lettering failed; redelivering instead")
+			_ = msg.NakWithDelay(s.backoff(attempt))
+			return Retried
+		}
+		if termErr := msg.TermWithReason(truncate(reason, 256)); termErr != nil {
+			log.Warn().Err(termErr).Msg("terminating dead-lettered message failed")
+		}
+		log.Warn().Str("reason", reason).Msg("message dead-lettered")
+		return DeadLettered
+	}
+	delay := s.backoff(attempt)
+	var de delayError
+	if errors.As(err, &de) {
+		delay = de.delay
+	}
+	log.Warn().Err(err).Dur("retry_in", delay).Msg("handling message failed; will retry")
+	if nakErr := msg.NakWithDelay(delay); nakErr != nil {
+		log.Warn().Err(nakErr).Msg("nak failed; message will be redelivered after AckWait")
+	}
+	return Retried
+}
+
+func (s *Settler) backoff(attempt uint64) time.Duration {
+	if s.Backoff != nil {
+		return s.Backoff(attempt)
+	}
+	return Backoff(attempt)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Handler processes one message. It must not ack; Settle does.
+type Handler func(ctx context.Context, msg jetstream.Msg) error
+
+// Run consumes cons until ctx ends, passing each message to h and its result
+// to s.Settle, one message at a time. On shutdown it stops pulling, lets the
+// message in hand finish (handlers get a context that shutdown does not
+// cancel), and returns once the consumer has drained.
+func Run(ctx context.Context, cons jetstream.Consumer, h Handler, s *Settler, opts ...jetstream.PullConsumeOpt) error {
+	work := context.WithoutCancel(ctx)
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		s.Settle(work, msg, h(work, msg))
+	}, opts...)
+	if err != nil {
+		return fmt.Errorf("starting consumer: %w", err)
+	}
+	<-ctx.Done()
+	cc.Drain()
+	<-cc.Closed()
+	return nil
+}

@@ -1,0 +1,40 @@
+// Package logging builds the zerolog logger every ghnotify service uses.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Config selects the log level and format.
+type Config struct {
+	// Level is trace, debug, info, warn or error.
+	Level string
+	// Format is "json" (one object a line) or "console" (human-readable).
+	Format string
+}
+
+// New returns a logger writing to w at the configured level and format.
+func New(w io.Writer, cfg Config) (zerolog.Logger, error) {
+	lvl := zerolog.InfoLevel
+	if cfg.Level != "" {
+		l, err := zerolog.ParseLevel(strings.ToLower(cfg.Level))
+		if err != nil {
+			return zerolog.Nop(), fmt.Errorf("parsing log level %q: %w", cfg.Level, err)
+		}
+		lvl = l
+	}
+	switch strings.ToLower(cfg.Format) {
+	case "", "json":
+	case "console", "text":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	default:
+		return zerolog.Nop(), fmt.Errorf("unknown log format %q (json or console)", cfg.Format)
+	}
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}

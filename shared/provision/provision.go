@@ -1,0 +1,220 @@
+// Package provision creates or updates ghnotify's JetStream streams,
+// consumers, key-value buckets and object store, so that every service can
+// start in any order: each one provisions what it uses at start, and
+// provisioning the same thing twice changes nothing.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/subject"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Stream, consumer, bucket and object store names.
+const (
+	StreamRaw    = "GHNOTIFY_RAW"
+	StreamEvents = "GHNOTIFY_EVENTS"
+	StreamDLQ    = "GHNOTIFY_DLQ"
+
+	ConsumerNormalizer = "normalizer"
+	ConsumerSlackSink  = "slack-sink"
+
+	// BucketDedupe holds delivery ids and body digests the gateway has stored.
+	BucketDedupe = "ghnotify_dedupe"
+	// BucketTrace holds what each stage did with each delivery.
+	BucketTrace = "ghnotify_trace"
+	// BucketSent holds (event, destination) pairs the sink has posted.
+	BucketSent = "ghnotify_sent"
+	// BucketThreads maps an issue or pull request to its Slack thread.
+	BucketThreads = "ghnotify_threads"
+	// ObjectBodies holds raw bodies too large for one NATS message.
+	ObjectBodies = "ghnotify_bodies"
+)
+
+// Config sizes what Ensure creates.
+type Config struct {
+	// Replicas is the replica count of every stream and bucket (1, or 3 on a cluster).
+	Replicas int
+	// RawMaxAge is how long raw deliveries are kept.
+	RawMaxAge time.Duration
+	// EventMaxAge is how long canonical events are kept.
+	EventMaxAge time.Duration
+	// DLQMaxAge is how long dead letters are kept.
+	DLQMaxAge time.Duration
+	// DuplicateWindow is the Nats-Msg-Id dedupe window of the raw and events streams.
+	DuplicateWindow time.Duration
+	// DedupeHorizon is how long the gateway remembers delivery ids and bodies.
+	DedupeHorizon time.Duration
+	// MaxMsgSize caps one message in the raw stream; 0 means the server's max_payload.
+	MaxMsgSize int32
+}
+
+// Defaults returns the production defaults.
+func Defaults() Config {
+	return Config{
+		Replicas:        1,
+		RawMaxAge:       7 * 24 * time.Hour,
+		EventMaxAge:     7 * 24 * time.Hour,
+		DLQMaxAge:       30 * 24 * time.Hour,
+		DuplicateWindow: 10 * time.Minute,
+		DedupeHorizon:   72 * time.Hour,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if c.Replicas <= 0 {
+		c.Replicas = d.Replicas
+	}
+	if c.RawMaxAge <= 0 {
+		c.RawMaxAge = d.RawMaxAge
+	}
+	if c.EventMaxAge <= 0 {
+		c.EventMaxAge = d.EventMaxAge
+	}
+	if c.DLQMaxAge <= 0 {
+		c.DLQMaxAge = d.DLQMaxAge
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = d.DuplicateWindow
+	}
+	if c.DedupeHorizon <= 0 {
+		c.DedupeHorizon = d.DedupeHorizon
+	}
+	return c
+}
+
+// Streams returns the configurations of the raw, events and dead-letter streams.
+func Streams(c Config) []jetstream.StreamConfig {
+	c = c.withDefaults()
+	return []jetstream.StreamConfig{
+		{
+			Name:        StreamRaw,
+			Description: "Raw GitHub webhook deliveries, as the gateway received them.",
+			Subjects:    []string{subject.RawAll},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      c.RawMaxAge,
+			Duplicates:  c.DuplicateWindow,
+			Replicas:    c.Replicas,
+			MaxMsgSize:  c.MaxMsgSize,
+			Discard:     jetstream.DiscardOld,
+		},
+		{
+			Name:        StreamEvents,
+			Description: "Canonical ghnotify events (CloudEvents JSON).",
+			Subjects:    []string{subject.EventAll},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      c.EventMaxAge,
+			Duplicates:  c.DuplicateWindow,
+			Replicas:    c.Replicas,
+			Discard:     jetstream.DiscardOld,
+		},
+		{
+			Name:        StreamDLQ,
+			Description: "Dead letters: messages a stage could not process, with the reason.",
+			Subjects:    []string{subject.DLQAll},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      c.DLQMaxAge,
+			Duplicates:  c.DuplicateWindow,
+			Replicas:    c.Replicas,
+			Discard:     jetstream.DiscardOld,
+		},
+	}
+}
+
+// Buckets returns the configurations of the key-value buckets.
+func Buckets(c Config) []jetstream.KeyValueConfig {
+	c = c.withDefaults()
+	return []jetstream.KeyValueConfig{
+		{Bucket: BucketDedupe, Description: "Delivery ids and body digests stored by the gateway.", TTL: c.DedupeHorizon, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
+		{Bucket: BucketTrace, Description: "What each stage did with each delivery.", TTL: c.EventMaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
+		{Bucket: BucketSent, Description: "Events the Slack sink has posted, per destination.", TTL: c.EventMaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
+		{Bucket: BucketThreads, Description: "Slack thread of each issue and pull request.", TTL: 30 * 24 * time.Hour, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
+	}
+}
+
+// ObjectStore returns the configuration of the large-body object store.
+func ObjectStore(c Config) jetstream.ObjectStoreConfig {
+	c = c.withDefaults()
+	return jetstream.ObjectStoreConfig{
+		Bucket:      ObjectBodies,
+		Description: "Raw bodies larger than one NATS message; the raw message names them.",
+		TTL:         c.RawMaxAge,
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.Replicas,
+	}
+}
+
+// Ensure creates or updates every stream, bucket and the object store.
+func Ensure(ctx context.Context, js jetstream.JetStream, c Config) error {
+	for _, sc := range Streams(c) {
+		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("provisioning stream %s: %w", sc.Name, err)
+		}
+	}
+	for _, kc := range Buckets(c) {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("provisioning bucket %s: %w", kc.Bucket, err)
+		}
+	}
+	oc := ObjectStore(c)
+	if _, err := js.CreateOrUpdateObjectStore(ctx, oc); err != nil {
+		return fmt.Errorf("provisioning object store %s: %w", oc.Bucket, err)
+	}
+	return nil
+}
+
+// WaitEnsure calls Ensure until it succeeds or ctx ends, so a service started
+// before NATS (or before a JetStream cluster has a leader) waits for it.
+func WaitEnsure(ctx context.Context, js jetstream.JetStream, c Config, log zerolog.Logger) error {
+	return Retry(ctx, log, "provisioning jetstream", func(ctx context.Context) error {
+		return Ensure(ctx, js, c)
+	})
+}
+
+// Retry calls fn until it succeeds or ctx ends, backing off from 250 ms to 5 s
+// and logging each failure at most once per attempt.
+func Retry(ctx context.Context, log zerolog.Logger, what string, fn func(ctx context.Context) error) error {
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := fn(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", what, errors.Join(ctx.Err(), err))
+		}
+		log.Warn().Err(err).Int("attempt", attempt).Dur("retry_in", wait).Msg(what + " failed; retrying")
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", what, errors.Join(ctx.Err(), err))
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+// FromEnv reads the provisioning settings every service shares. All services
+// of one deployment must be given the same values.
+func FromEnv(e *config.Env) Config {
+	d := Defaults()
+	return Config{
+		Replicas:        e.Int("GHNOTIFY_REPLICAS", d.Replicas),
+		RawMaxAge:       e.Duration("GHNOTIFY_RAW_MAX_AGE", d.RawMaxAge),
+		EventMaxAge:     e.Duration("GHNOTIFY_EVENT_MAX_AGE", d.EventMaxAge),
+		DLQMaxAge:       e.Duration("GHNOTIFY_DLQ_MAX_AGE", d.DLQMaxAge),
+		DuplicateWindow: d.DuplicateWindow,
+		DedupeHorizon:   e.Duration("GHNOTIFY_DEDUPE_HORIZON", d.DedupeHorizon),
+	}
+}
