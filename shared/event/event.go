@@ -147,6 +147,17 @@ type Details struct {
 
 	// Ping.
 	Zen string `json:"zen,omitempty"`
+
+	// Assignee is the user an assigned or unassigned action is about.
+	Assignee string `json:"assignee,omitempty"`
+	// Path is the file a pull request review comment is on.
+	Path string `json:"path,omitempty"`
+	// Category is a discussion's category.
+	Category string `json:"category,omitempty"`
+	// Trigger is the event that started a workflow run (push, pull_request, ...).
+	Trigger string `json:"trigger,omitempty"`
+	// TargetURL links to the details of a commit status or deployment status.
+	TargetURL string `json:"target_url,omitempty"`
 }
 
 // Commit summarizes one pushed commit.

@@ -20,6 +20,9 @@ var FixedVerbs = map[string]string{
 	"member":       "added",
 	"repository":   "updated",
 	"organization": "updated",
+	// repository_import reports the end of an import; its outcome is in the payload's status.
+	"repository_import": "finished",
+	"workflow_dispatch": "dispatched",
 }
 
 // DefaultVerb is the verb of an event without an action that FixedVerbs does not list.

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/natstest"
+	"github.com/ghnotify/ghnotify/shared/provision"
+	natsserver "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestBinaryRunSendAndRestart runs the real `ghnotify run` with no
+// configuration but a data directory, sends the README's sample delivery
+// with `ghnotify send`, sees the console notification, stops it with
+// SIGTERM, and starts it again on the same data directory.
+func TestBinaryRunSendAndRestart(t *testing.T) {
+	bin := filepath.Join(binaries(t), "ghnotify")
+	root := repoRoot(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	httpAddr := freeAddr(t)
+	env := childEnv(
+		"GHNOTIFY_DATA_DIR="+dataDir,
+		"GHNOTIFY_HTTP_ADDR="+httpAddr,
+		"GHNOTIFY_NATS_LISTEN=127.0.0.1:0",
+		"GHNOTIFY_LOG_FORMAT=json",
+	)
+
+	run := startProc(t, "ghnotify run", bin, env, "run")
+	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
+
+	secretPath := SecretFilePath(dataDir)
+	fi, err := os.Stat(secretPath)
+	if err != nil {
+		t.Fatalf("no generated secret: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode %o, want 600", fi.Mode().Perm())
+	}
+	secret, err := readSecretFile(secretPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(run.stderr.String(), secretPath) {
+		t.Error("the log does not say where the generated secret is")
+	}
+
+	send := exec.Command(bin, "send", "--url", "http://"+httpAddr+"/webhooks/github", filepath.Join(root, "examples", "issues-opened.json"))
+	send.Env = env
+	out, err := send.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ghnotify send: %v\n%s", err, out)
+	}
+	natstest.WaitFor(t, 30*time.Second, "the console notification on stdout", func() bool {
+		return strings.Contains(run.stdout.String(), "Launch countdown skips from 3 to 1")
+	})
+
+	// A delivery signed with another secret is refused and changes nothing.
+	bad := exec.Command(bin, "send", "--url", "http://"+httpAddr+"/webhooks/github", "--event", "issues", filepath.Join(root, "examples", "issues-opened.json"))
+	bad.Env = append(append([]string(nil), env...), "GITHUB_WEBHOOK_SECRET=wrong-secret")
+	if out, err := bad.CombinedOutput(); err == nil {
+		t.Fatalf("send with a wrong secret succeeded:\n%s", out)
+	}
+
+	run.stop(t, 60*time.Second)
+	for _, out := range []string{run.stdout.String(), run.stderr.String()} {
+		if strings.Contains(out, secret.Reveal()) {
+			t.Fatal("the webhook secret appeared in the output")
+		}
+	}
+
+	again := startProc(t, "ghnotify run (second start)", bin, env, "run")
+	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
+	reused, err := readSecretFile(secretPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reused != secret {
+		t.Fatal("the second start replaced the webhook secret")
+	}
+	// The stored delivery is not notified again on restart; a new one is.
+	ping := exec.Command(bin, "send", "--url", "http://"+httpAddr+"/webhooks/github", "--form", filepath.Join(root, "examples", "ping.json"))
+	ping.Env = env
+	if out, err := ping.CombinedOutput(); err != nil {
+		t.Fatalf("ghnotify send after restart: %v\n%s", err, out)
+	}
+	natstest.WaitFor(t, 30*time.Second, "the ping notification after the restart", func() bool {
+		return strings.Contains(again.stdout.String(), "ping")
+	})
+	again.stop(t, 60*time.Second)
+	if n := strings.Count(again.stdout.String(), "Launch countdown skips from 3 to 1"); n != 0 {
+		t.Fatalf("the first delivery was notified again after the restart (%d times)", n)
+	}
+}
+
+// TestServicesAnyOrderAndSIGTERMLosesNothing starts the Slack sink and the
+// normalizer before NATS exists, then NATS, then the gateway; sends
+// deliveries; stops the normalizer with SIGTERM while deliveries keep coming;
+// starts it again, and checks that every delivery became exactly one
+// canonical event and exactly one notification.
+func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
+	dir := binaries(t)
+	natsPort := freePort(t)
+	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
+	const secret = "order-test-secret"
+	httpAddr := freeAddr(t)
+	env := childEnv("NATS_URL="+natsURL, "GHNOTIFY_LOG_FORMAT=json", "GHNOTIFY_HTTP_ADDR="+httpAddr, "GITHUB_WEBHOOK_SECRET="+secret)
+
+	// The sink and the normalizer start first, with no NATS server yet.
+	sinkProc := startProc(t, "slack-sink", filepath.Join(dir, "slack-sink"), env)
+	norm := startProc(t, "normalizer", filepath.Join(dir, "normalizer"), env)
+
+	opts := natstest.Options(t.TempDir())
+	opts.Port = natsPort
+	srv := natsserver.RunServer(opts)
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	_, js := natstest.Connect(t, srv.ClientURL())
+
+	gw := startProc(t, "gateway", filepath.Join(dir, "gateway"), env)
+	base := "http://" + httpAddr
+	waitHealthy(t, base, 30*time.Second)
+
+	const n = 40
+	ids := make([]string, n)
+	send := func(from, to int) {
+		for i := from; i < to; i++ {
+			ids[i] = fmt.Sprintf("order-test-%03d", i)
+			if code := postDelivery(t, base, secret, "issues", ids[i], issuePayload(100+i, fmt.Sprintf("Issue %d", i))); code/100 != 2 {
+				t.Fatalf("gateway answered %d to delivery %d", code, i)
+			}
+		}
+	}
+	send(0, n/2)
+	ctx := context.Background()
+	natstest.WaitFor(t, 30*time.Second, "the normalizer to publish its first events", func() bool {
+		s, err := js.Stream(ctx, provision.StreamEvents)
+		return err == nil && s.CachedInfo().State.Msgs > 0
+	})
+	// Stop the normalizer mid-flow while deliveries keep arriving.
+	if err := norm.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	send(n/2, n)
+	select {
+	case <-norm.done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("normalizer did not stop within 60s")
+	}
+	if norm.err != nil {
+		t.Fatalf("normalizer exited with %v, want a clean exit", norm.err)
+	}
+
+	startProc(t, "normalizer (restarted)", filepath.Join(dir, "normalizer"), env)
+	natstest.WaitFor(t, 60*time.Second, "the normalizer to finish every raw delivery", func() bool {
+		c, err := js.Consumer(ctx, provision.StreamRaw, provision.ConsumerNormalizer)
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream >= n
+	})
+
+	counts := map[string]int{}
+	cons, err := js.OrderedConsumer(ctx, provision.StreamEvents, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := js.Stream(ctx, provision.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := int(info.CachedInfo().State.Msgs)
+	for range total {
+		msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("reading events: %v", err)
+		}
+		var ev struct {
+			Data struct {
+				DeliveryID string `json:"delivery_id"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(msg.Data(), &ev); err != nil {
+			t.Fatalf("event is not JSON: %v", err)
+		}
+		counts[ev.Data.DeliveryID]++
+	}
+	for _, id := range ids {
+		if counts[id] != 1 {
+			t.Errorf("delivery %s became %d canonical events, want exactly 1", id, counts[id])
+		}
+	}
+	if total != n {
+		t.Errorf("events stream holds %d events, want %d", total, n)
+	}
+	dlq, err := js.Stream(ctx, provision.StreamDLQ)
+	if err == nil && dlq.CachedInfo().State.Msgs != 0 {
+		t.Errorf("%d messages were dead-lettered", dlq.CachedInfo().State.Msgs)
+	}
+
+	natstest.WaitFor(t, 60*time.Second, "the sink to settle every event", func() bool {
+		c, err := js.Consumer(ctx, provision.StreamEvents, provision.ConsumerSlackSink)
+		if err != nil {
+			return false
+		}
+		info, err := c.Info(ctx)
+		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream >= uint64(total)
+	})
+	printed := sinkProc.stdout.String()
+	for i := range n {
+		if c := strings.Count(printed, fmt.Sprintf("%q", fmt.Sprintf("Issue %d", i))); c != 1 {
+			t.Errorf("issue %d was notified %d times, want exactly once", i, c)
+		}
+	}
+	gw.stop(t, 30*time.Second)
+	sinkProc.stop(t, 30*time.Second)
+}

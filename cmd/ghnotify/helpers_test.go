@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/natstest"
+)
+
+// repoRoot returns the directory holding go.work.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.work above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// syncBuffer is an io.Writer safe for a child process and a test to share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// dumpOnFailure prints a captured output when the test fails.
+func dumpOnFailure(t testing.TB, name string, b *syncBuffer) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- %s:\n%s", name, b.String())
+		}
+	})
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// binaries builds ghnotify and the three service binaries once per test
+// process and returns the directory holding them. Tests that need them skip
+// under -short.
+func binaries(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs binaries; skipped with -short")
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH to build the binaries with")
+	}
+	root := repoRoot(t)
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "ghnotify-bin-")
+		if buildErr != nil {
+			return
+		}
+		for name, pkg := range map[string]string{
+			"ghnotify":   "./cmd/ghnotify",
+			"gateway":    "./services/gateway/cmd/gateway",
+			"normalizer": "./services/normalizer/cmd/normalizer",
+			"slack-sink": "./services/slack-sink/cmd/slack-sink",
+		} {
+			cmd := exec.Command(goBin, "build", "-o", filepath.Join(buildDir, name), pkg)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = &buildError{pkg: pkg, out: string(out), err: err}
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building binaries: %v", buildErr)
+	}
+	return buildDir
+}
+
+type buildError struct {
+	pkg, out string
+	err      error
+}
+
+func (e *buildError) Error() string { return e.pkg + ": " + e.err.Error() + "\n" + e.out }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// childEnv is the test process's environment without any ghnotify, GitHub,
+// Slack or NATS settings, plus extra.
+func childEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GHNOTIFY_") || strings.HasPrefix(kv, "GITHUB_") ||
+			strings.HasPrefix(kv, "SLACK_") || strings.HasPrefix(kv, "NATS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// proc is a child process whose output the test watches.
+type proc struct {
+	name           string
+	cmd            *exec.Cmd
+	stdout, stderr *syncBuffer
+	done           chan struct{}
+	err            error
+}
+
+// startProc starts bin with args and env; it is killed when the test ends
+// if it is still running.
+func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(bin, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = env
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	dumpOnFailure(t, name+" stdout", p.stdout)
+	dumpOnFailure(t, name+" stderr", p.stderr)
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit within deadline.
+func (p *proc) stop(t *testing.T, deadline time.Duration) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("signalling %s: %v", p.name, err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(deadline):
+		t.Fatalf("%s did not stop within %s of SIGTERM", p.name, deadline)
+	}
+	if p.err != nil {
+		t.Fatalf("%s exited with %v after SIGTERM, want a clean exit", p.name, p.err)
+	}
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// freePort returns a port that was free a moment ago.
+func freePort(t testing.TB) int {
+	_, p, _ := net.SplitHostPort(freeAddr(t))
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// waitHealthy waits until base/healthz answers 200.
+func waitHealthy(t *testing.T, base string, deadline time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	natstest.WaitFor(t, deadline, base+"/healthz to answer 200", func() bool {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, base+"/healthz", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}

@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ghnotify/ghnotify/services/gateway"
+	"github.com/ghnotify/ghnotify/services/normalizer"
+	sink "github.com/ghnotify/ghnotify/services/slack-sink"
+	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/embedded"
+	"github.com/ghnotify/ghnotify/shared/logging"
+	"github.com/ghnotify/ghnotify/shared/natsconn"
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// stackConfig configures `ghnotify run`: where NATS is, and each service's
+// own configuration read with that service's ConfigFromEnv.
+type stackConfig struct {
+	// DataDir holds the embedded server's JetStream store and the generated
+	// webhook secret (GHNOTIFY_DATA_DIR, ./data).
+	DataDir string
+	// NATSListen is the embedded server's client address for tools such as
+	// the nats CLI; "off" disables it (GHNOTIFY_NATS_LISTEN, 127.0.0.1:4222).
+	NATSListen string
+	// NATSMonitor is the embedded server's HTTP monitoring address; empty
+	// means off (GHNOTIFY_NATS_MONITOR).
+	NATSMonitor string
+	// NATS selects an external NATS instead of the embedded one when its URL
+	// is set (NATS_URL and the NATS auth variables).
+	NATS natsconn.Config
+	// Provision sizes the streams and buckets.
+	Provision provision.Config
+	// Log selects the log level and format.
+	Log logging.Config
+	// ShutdownTimeout bounds each stage of stopping: the gateway, then the
+	// consumers, then each connection's drain (GHNOTIFY_SHUTDOWN_TIMEOUT, 30s).
+	ShutdownTimeout time.Duration
+
+	Gateway    gateway.Config
+	Normalizer normalizer.Config
+	Sink       sink.Config
+}
+
+// embeddedMaxPayload is the embedded server's max_payload: the largest size
+// NATS recommends. The gateway moves bodies larger than one message to the
+// object store, so every delivery GitHub can send is still stored.
+const embeddedMaxPayload = 8 << 20
+
+// listenOff disables the embedded server's client listener.
+const listenOff = "off"
+
+// stackConfigFromEnv reads the configuration of `ghnotify run`.
+func stackConfigFromEnv(e *config.Env) stackConfig {
+	return stackConfig{
+		DataDir:         e.String("GHNOTIFY_DATA_DIR", "./data"),
+		NATSListen:      e.String("GHNOTIFY_NATS_LISTEN", "127.0.0.1:4222"),
+		NATSMonitor:     e.String("GHNOTIFY_NATS_MONITOR", ""),
+		NATS:            natsconn.FromEnv(e),
+		Provision:       provision.FromEnv(e),
+		Log:             logging.Config{Level: e.String("GHNOTIFY_LOG_LEVEL", "info"), Format: e.String("GHNOTIFY_LOG_FORMAT", "console")},
+		ShutdownTimeout: e.Duration("GHNOTIFY_SHUTDOWN_TIMEOUT", 30*time.Second),
+		Gateway:         gateway.ConfigFromEnv(e),
+		Normalizer:      normalizer.ConfigFromEnv(e),
+		Sink:            sink.ConfigFromEnv(e),
+	}
+}
+
+// runCommand is `ghnotify run`.
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+			_, err := fmt.Fprint(stdout, usage)
+			return err
+		}
+		return usageError{fmt.Sprintf("run takes no arguments (got %q); it is configured through the environment", strings.Join(args, " "))}
+	}
+	env := config.NewEnv(lookup)
+	cfg := stackConfigFromEnv(env)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	log, err := logging.New(stderr, cfg.Log)
+	if err != nil {
+		return err
+	}
+	cfg.Sink.Console = stdout
+	if err := ensureWebhookSecret(&cfg, log); err != nil {
+		return err
+	}
+	if err := cfg.Gateway.Validate(); err != nil {
+		return err
+	}
+	cfg.Gateway.OnListen = func(addr net.Addr) {
+		log.Info().Str("url", localURL(addr.String())).
+			Msg("ready: send a sample delivery with `ghnotify send examples/issues-opened.json`")
+	}
+	return runStack(ctx, cfg, log)
+}
+
+// ensureWebhookSecret gives the gateway a secret when none is configured:
+// the one kept in the data directory, generated on first start.
+func ensureWebhookSecret(cfg *stackConfig, log zerolog.Logger) error {
+	if len(cfg.Gateway.Secrets) > 0 || cfg.Gateway.InsecureSkipSignature {
+		return nil
+	}
+	path := SecretFilePath(cfg.DataDir)
+	secret, created, tightened, err := LoadOrCreateSecret(path)
+	if err != nil {
+		return err
+	}
+	cfg.Gateway.Secrets = []config.Secret{secret}
+	if tightened {
+		log.Warn().Str("file", path).Msg("webhook secret file was readable by others; restricted it to its owner (0600)")
+	}
+	ev := log.Info()
+	if created {
+		ev = log.Warn()
+	}
+	ev.Str("file", path).
+		Str("show_it_with", "cat "+shellQuote(path)).
+		Msg("GITHUB_WEBHOOK_SECRET is not set; using the webhook secret kept in the data directory. " +
+			"Paste the file's contents into the Secret field of your GitHub webhook (Settings > Webhooks); `ghnotify send` uses it too")
+	return nil
+}
+
+// runStack runs NATS (embedded unless cfg.NATS.URL is set) and the three
+// services until ctx ends or one of them fails, then shuts down in order:
+// the gateway first (no new deliveries), then the consumers (in-flight
+// messages finish), then the NATS connections drain, then the embedded server.
+func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
+	connect, shutdownNATS, err := startNATS(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer shutdownNATS()
+
+	conns := map[string]*drainingConn{}
+	defer func() {
+		for name, c := range conns {
+			if err := c.drain(cfg.ShutdownTimeout); err != nil {
+				log.Warn().Err(err).Str("service", name).Msg("draining nats connection")
+			}
+		}
+	}()
+	for _, name := range []string{"gateway", "normalizer", "slack-sink"} {
+		c, err := connect("ghnotify-" + name)
+		if err != nil {
+			return err
+		}
+		conns[name] = c
+	}
+
+	js, err := jetstream.New(conns["gateway"].nc)
+	if err != nil {
+		return fmt.Errorf("creating jetstream context: %w", err)
+	}
+	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	log.Info().Msg("jetstream streams and buckets ready")
+
+	gatewayCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopGateway()
+	consumerCtx, stopConsumers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConsumers()
+
+	type result struct {
+		name string
+		err  error
+	}
+	done := make(chan result, 3)
+	start := func(name string, c context.Context, fn func(context.Context) error) {
+		go func() { done <- result{name, fn(c)} }()
+	}
+	start("gateway", gatewayCtx, func(c context.Context) error {
+		return gateway.Run(c, cfg.Gateway, conns["gateway"].nc, log)
+	})
+	start("normalizer", consumerCtx, func(c context.Context) error {
+		return normalizer.Run(c, cfg.Normalizer, conns["normalizer"].nc, log)
+	})
+	start("slack-sink", consumerCtx, func(c context.Context) error {
+		return sink.Run(c, cfg.Sink, conns["slack-sink"].nc, log)
+	})
+
+	var errs []error
+	running := map[string]bool{"gateway": true, "normalizer": true, "slack-sink": true}
+	collect := func(r result) {
+		delete(running, r.name)
+		switch {
+		case r.err != nil:
+			errs = append(errs, fmt.Errorf("running %s: %w", r.name, r.err))
+		case ctx.Err() == nil && len(errs) == 0:
+			errs = append(errs, fmt.Errorf("running %s: stopped unexpectedly", r.name))
+		}
+	}
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down: stopping the gateway, then draining the consumers")
+	case r := <-done:
+		collect(r)
+		log.Error().Err(errors.Join(errs...)).Msg("a service stopped; shutting down the others")
+	}
+
+	// wait collects results until the named services have stopped, giving
+	// each shutdown stage its own ShutdownTimeout.
+	wait := func(names ...string) error {
+		deadline := time.NewTimer(cfg.ShutdownTimeout)
+		defer deadline.Stop()
+		for {
+			pending := false
+			for _, n := range names {
+				pending = pending || running[n]
+			}
+			if !pending {
+				return nil
+			}
+			select {
+			case r := <-done:
+				collect(r)
+			case <-deadline.C:
+				return fmt.Errorf("shutting down: %s still running after %s", strings.Join(names, ", "), cfg.ShutdownTimeout)
+			}
+		}
+	}
+	stopGateway()
+	if err := wait("gateway"); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	stopConsumers()
+	if err := wait("normalizer", "slack-sink"); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	log.Info().Msg("services stopped")
+	return errors.Join(errs...)
+}
+
+// connectFunc opens one named NATS connection.
+type connectFunc func(name string) (*drainingConn, error)
+
+// startNATS starts the embedded server, or prepares connections to the
+// external one, returning how to connect and how to stop.
+func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error) {
+	nlog := log.With().Str("component", "nats").Logger()
+	if cfg.NATS.URL != "" {
+		log.Info().Msg("using external nats from NATS_URL")
+		connect := func(name string) (*drainingConn, error) {
+			closed := make(chan struct{})
+			nc, err := natsconn.Connect(name, cfg.NATS, nlog, nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+			if err != nil {
+				return nil, err
+			}
+			return &drainingConn{nc: nc, closed: closed}, nil
+		}
+		return connect, func() {}, nil
+	}
+
+	storeDir := filepath.Join(cfg.DataDir, "jetstream")
+	if err := os.MkdirAll(storeDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	ecfg := embedded.Config{StoreDir: storeDir, MonitorAddr: cfg.NATSMonitor, MaxPayload: embeddedMaxPayload}
+	if cfg.NATSListen != listenOff {
+		ecfg.ClientAddr = cfg.NATSListen
+	}
+	srv, err := embedded.Start(ecfg, nlog)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev := log.Info().Str("store", storeDir)
+	if u := srv.ClientURL(); u != "" {
+		ev = ev.Str("client_url", u)
+	}
+	ev.Msg("embedded nats with jetstream started")
+	connect := func(name string) (*drainingConn, error) {
+		closed := make(chan struct{})
+		nc, err := srv.Connect(name, nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+		if err != nil {
+			return nil, err
+		}
+		return &drainingConn{nc: nc, closed: closed}, nil
+	}
+	return connect, srv.Shutdown, nil
+}
+
+// drainingConn is a NATS connection that knows when it has closed.
+type drainingConn struct {
+	nc     *nats.Conn
+	closed chan struct{}
+}
+
+// drain drains the connection and waits for it to close, closing it
+// outright after timeout.
+func (c *drainingConn) drain(timeout time.Duration) error {
+	if err := c.nc.Drain(); err != nil {
+		c.nc.Close()
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			return nil
+		}
+		return fmt.Errorf("draining: %w", err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-c.closed:
+		return nil
+	case <-t.C:
+		c.nc.Close()
+		return fmt.Errorf("draining: not closed after %s", timeout)
+	}
+}
+
+// shellQuote quotes a path for a shell command line when it needs it.
+func shellQuote(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,214 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/provision"
+)
+
+// Defaults of the gateway's settings.
+const (
+	DefaultAddr               = ":8080"
+	DefaultMaxBodyBytes       = 25 << 20
+	DefaultPublishTimeout     = 5 * time.Second
+	DefaultReadHeaderTimeout  = 5 * time.Second
+	DefaultReadTimeout        = 10 * time.Second
+	DefaultWriteTimeout       = 15 * time.Second
+	DefaultIdleTimeout        = 90 * time.Second
+	DefaultMaxHeaderBytes     = 64 << 10
+	DefaultShutdownTimeout    = 15 * time.Second
+	DefaultRetryAfter         = 5 * time.Second
+	DefaultDedupeRepairWindow = time.Hour
+)
+
+// Config is everything the gateway needs to run.
+type Config struct {
+	// Addr is the host:port the HTTP server listens on.
+	Addr string
+	// Listener, when set, is used instead of listening on Addr (tests, port 0).
+	Listener net.Listener
+	// OnListen, when set, is called with the listening address once the
+	// server accepts connections.
+	OnListen func(net.Addr)
+	// Secrets are the webhook secrets; a signature made with any of them is
+	// accepted, so a secret can be rotated without downtime.
+	Secrets []config.Secret
+	// InsecureSkipSignature accepts unsigned deliveries. For development
+	// only; every request then logs a warning.
+	InsecureSkipSignature bool
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64
+	// PublishTimeout bounds storing one delivery in JetStream, so that the
+	// whole request stays well inside GitHub's 10 s.
+	PublishTimeout time.Duration
+	// RetryAfter is the Retry-After of a 503.
+	RetryAfter time.Duration
+	// DedupeBodies treats a body already stored under another delivery id
+	// as a duplicate.
+	DedupeBodies bool
+	// DedupeRepairWindow is how far back, at start, stored deliveries are
+	// checked for dedupe keys a stopped gateway did not write.
+	DedupeRepairWindow time.Duration
+	// AllowedCIDRs, when not empty, are the only client ranges admitted.
+	AllowedCIDRs []string
+	// TrustedProxies are the ranges whose X-Forwarded-For is believed.
+	TrustedProxies []string
+	// HTTP server hardening.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	// ShutdownTimeout bounds the graceful shutdown of the HTTP server.
+	ShutdownTimeout time.Duration
+	// Provision sizes the streams and buckets; its DedupeHorizon is how long
+	// delivery ids and bodies are remembered.
+	Provision provision.Config
+}
+
+// ConfigFromEnv reads the gateway's configuration from the environment.
+func ConfigFromEnv(e *config.Env) Config {
+	c := Config{
+		Addr:                  e.String("GHNOTIFY_HTTP_ADDR", DefaultAddr),
+		InsecureSkipSignature: e.Bool("GHNOTIFY_INSECURE_SKIP_SIGNATURE", false),
+		MaxBodyBytes:          int64(e.Int("GHNOTIFY_MAX_BODY_BYTES", DefaultMaxBodyBytes)),
+		PublishTimeout:        e.Duration("GHNOTIFY_PUBLISH_TIMEOUT", DefaultPublishTimeout),
+		RetryAfter:            e.Duration("GHNOTIFY_RETRY_AFTER", DefaultRetryAfter),
+		DedupeBodies:          e.Bool("GHNOTIFY_DEDUPE_BODIES", true),
+		DedupeRepairWindow:    e.Duration("GHNOTIFY_DEDUPE_REPAIR_WINDOW", DefaultDedupeRepairWindow),
+		AllowedCIDRs:          e.List("GHNOTIFY_ALLOWED_CIDRS", nil),
+		TrustedProxies:        e.List("GHNOTIFY_TRUSTED_PROXIES", nil),
+		ReadHeaderTimeout:     e.Duration("GHNOTIFY_HTTP_READ_HEADER_TIMEOUT", DefaultReadHeaderTimeout),
+		ReadTimeout:           e.Duration("GHNOTIFY_HTTP_READ_TIMEOUT", DefaultReadTimeout),
+		WriteTimeout:          e.Duration("GHNOTIFY_HTTP_WRITE_TIMEOUT", DefaultWriteTimeout),
+		IdleTimeout:           e.Duration("GHNOTIFY_HTTP_IDLE_TIMEOUT", DefaultIdleTimeout),
+		MaxHeaderBytes:        e.Int("GHNOTIFY_HTTP_MAX_HEADER_BYTES", DefaultMaxHeaderBytes),
+		ShutdownTimeout:       e.Duration("GHNOTIFY_SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
+		Provision:             provision.FromEnv(e),
+	}
+	for _, s := range e.List("GITHUB_WEBHOOK_SECRET", nil) {
+		c.Secrets = append(c.Secrets, config.Secret(s))
+	}
+	if path := e.String("GITHUB_WEBHOOK_SECRET_FILE", ""); path != "" {
+		secrets, err := readSecretFile(path)
+		if err != nil {
+			e.Fail(err)
+		}
+		c.Secrets = append(c.Secrets, secrets...)
+	}
+	return c
+}
+
+// readSecretFile reads one secret a line; blank lines and lines starting
+// with '#' are skipped. Errors name the file, never its content.
+func readSecretFile(path string) ([]config.Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("GITHUB_WEBHOOK_SECRET_FILE: reading %s: %w", path, err)
+	}
+	var out []config.Secret
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, config.Secret(line))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("GITHUB_WEBHOOK_SECRET_FILE: %s holds no secret", path)
+	}
+	return out, nil
+}
+
+// withDefaults fills every zero setting with its default, so a Config built
+// in code needs only what it changes.
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.DedupeRepairWindow == 0 {
+		c.DedupeRepairWindow = DefaultDedupeRepairWindow
+	}
+	if c.RetryAfter == 0 {
+		c.RetryAfter = DefaultRetryAfter
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+// Validate reports every setting the gateway cannot run with.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	set := 0
+	for _, s := range c.Secrets {
+		if s.IsSet() {
+			set++
+		}
+	}
+	if set == 0 && !c.InsecureSkipSignature {
+		errs = append(errs, errors.New("GITHUB_WEBHOOK_SECRET is not set: give the webhook secret (or GITHUB_WEBHOOK_SECRET_FILE), or set GHNOTIFY_INSECURE_SKIP_SIGNATURE=true for development only"))
+	}
+	if c.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("GHNOTIFY_MAX_BODY_BYTES must be positive"))
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"GHNOTIFY_PUBLISH_TIMEOUT", c.PublishTimeout},
+		{"GHNOTIFY_RETRY_AFTER", c.RetryAfter},
+		{"GHNOTIFY_DEDUPE_REPAIR_WINDOW", c.DedupeRepairWindow},
+		{"GHNOTIFY_HTTP_READ_HEADER_TIMEOUT", c.ReadHeaderTimeout},
+		{"GHNOTIFY_HTTP_READ_TIMEOUT", c.ReadTimeout},
+		{"GHNOTIFY_HTTP_WRITE_TIMEOUT", c.WriteTimeout},
+		{"GHNOTIFY_HTTP_IDLE_TIMEOUT", c.IdleTimeout},
+		{"GHNOTIFY_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	} {
+		if d.d < 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
+		}
+	}
+	if c.MaxHeaderBytes < 0 {
+		errs = append(errs, errors.New("GHNOTIFY_HTTP_MAX_HEADER_BYTES must be positive"))
+	}
+	if c.WriteTimeout > 0 && c.WriteTimeout <= c.PublishTimeout {
+		errs = append(errs, errors.New("GHNOTIFY_HTTP_WRITE_TIMEOUT must be longer than GHNOTIFY_PUBLISH_TIMEOUT, or no answer could be written after a slow publish"))
+	}
+	if _, err := NewAllowlist(c.AllowedCIDRs, c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("GHNOTIFY_ALLOWED_CIDRS or GHNOTIFY_TRUSTED_PROXIES: %w", err))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid gateway configuration: %w", errors.Join(errs...))
+}

@@ -1,0 +1,523 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/delivery"
+	"github.com/ghnotify/ghnotify/shared/natstest"
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/ghnotify/ghnotify/shared/rawbody"
+	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// testGateway is a gateway running on a loopback port.
+type testGateway struct {
+	url  string
+	stop func() error
+}
+
+// startGateway runs the gateway on nc until the test ends or stop is called.
+func startGateway(t *testing.T, nc *nats.Conn, mutate func(*Config)) *testGateway {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Listener:        ln,
+		Secrets:         []config.Secret{testSecret},
+		DedupeBodies:    true,
+		PublishTimeout:  2 * time.Second,
+		ShutdownTimeout: 5 * time.Second,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	listening := make(chan net.Addr, 1)
+	cfg.OnListen = func(a net.Addr) { listening <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg, nc, zerolog.Nop()) }()
+	var stopped atomic.Bool
+	stop := func() error {
+		if stopped.Swap(true) {
+			return nil
+		}
+		cancel()
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	select {
+	case a := <-listening:
+		return &testGateway{url: "http://" + a.String(), stop: stop}
+	case err := <-done:
+		t.Fatalf("gateway stopped at start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("gateway did not start listening")
+	}
+	return nil
+}
+
+type delivered struct {
+	status int
+	resp   response
+	header http.Header
+}
+
+func (g *testGateway) post(t *testing.T, event, id, contentType string, body []byte) delivered {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.url+WebhookPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set(headerEvent, event)
+	req.Header.Set(headerDelivery, id)
+	req.Header.Set(headerHookID, "99")
+	req.Header.Set(headerTargetType, "repository")
+	req.Header.Set(headerTargetID, "4242")
+	req.Header.Set(headerSignature256, Sign(testSecret, body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("posting %s: %v", id, err)
+	}
+	defer res.Body.Close()
+	var r response
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		t.Fatalf("decoding answer to %s: %v", id, err)
+	}
+	return delivered{status: res.StatusCode, resp: r, header: res.Header}
+}
+
+func (g *testGateway) get(t *testing.T, path string) int {
+	t.Helper()
+	res, err := http.Get(g.url + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// rawMessages reads every message of the raw stream, by delivery id.
+func rawMessages(t *testing.T, js jetstream.JetStream) map[string][]jetstream.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, provision.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]jetstream.Msg{}
+	if info.State.Msgs == 0 {
+		return out
+	}
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range info.State.Msgs {
+		m, err := c.Next(jetstream.FetchMaxWait(10 * time.Second))
+		if err != nil {
+			t.Fatalf("reading raw stream: %v", err)
+		}
+		id := m.Headers().Get(delivery.HeaderDelivery)
+		out[id] = append(out[id], m)
+	}
+	return out
+}
+
+// corpusDir finds the shared GitHub payload corpus next to the repository.
+func corpusDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.work above the package; corpus not located")
+		}
+		dir = parent
+	}
+	corpus := filepath.Join(dir, "..", "shared", "testdata", "github-webhooks")
+	if _, err := os.Stat(filepath.Join(corpus, "INDEX.tsv")); err != nil {
+		t.Skipf("corpus %s not present", corpus)
+	}
+	return corpus
+}
+
+func TestCorpusStoredExactly(t *testing.T) {
+	corpus := corpusDir(t)
+	index, err := os.ReadFile(filepath.Join(corpus, "INDEX.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := natstest.Start(t)
+	// The JSON and the form copy of one payload are the same body; body
+	// dedupe is off so that both are stored and compared.
+	g := startGateway(t, ns.NC, func(c *Config) { c.DedupeBodies = false })
+
+	want := map[string][]byte{}
+	events := map[string]string{}
+	lines := strings.Split(strings.TrimSpace(string(index)), "\n")[1:]
+	for i, line := range lines {
+		f := strings.Split(line, "\t")
+		if len(f) < 3 {
+			t.Fatalf("INDEX.tsv line %q", line)
+		}
+		body, err := os.ReadFile(filepath.Join(corpus, f[2]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, variant := range []string{"json", "form"} {
+			id := fmt.Sprintf("%s-%d", variant, i)
+			ct, sent := "application/json", body
+			if variant == "form" {
+				ct, sent = "application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(body)))
+			}
+			if d := g.post(t, f[0], id, ct, sent); d.status != http.StatusAccepted {
+				t.Fatalf("%s (%s): status %d %+v", f[2], variant, d.status, d.resp)
+			}
+			want[id], events[id] = body, f[0]
+		}
+	}
+	got := rawMessages(t, ns.JS)
+	if len(got) != len(want) {
+		t.Fatalf("stream holds %d deliveries, want %d", len(got), len(want))
+	}
+	for id, body := range want {
+		msgs := got[id]
+		if len(msgs) != 1 {
+			t.Fatalf("%s stored %d times", id, len(msgs))
+		}
+		m := msgs[0]
+		if !bytes.Equal(m.Data(), body) {
+			t.Fatalf("%s: stored body differs from the payload sent", id)
+		}
+		d, err := delivery.FromMsg(m.Headers(), m.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Event != events[id] || d.HookID != "99" || d.TargetType != "repository" || d.TargetID != "4242" ||
+			d.SHA256 != sha256hex(string(body)) || d.ReceivedAt.IsZero() || m.Headers().Get(jetstream.MsgIDHeader) != id {
+			t.Fatalf("%s: headers %+v", id, m.Headers())
+		}
+		if m.Subject() != "github.raw."+events[id] {
+			t.Fatalf("%s: subject %s", id, m.Subject())
+		}
+	}
+}
+
+func TestDuplicatesStoredOnce(t *testing.T) {
+	ns := natstest.Start(t)
+	g := startGateway(t, ns.NC, nil)
+	body := []byte(`{"action":"opened","issue":{"number":7,"title":"dup"}}`)
+	other := []byte(`{"action":"closed","issue":{"number":7,"title":"dup"}}`)
+
+	steps := []struct {
+		id     string
+		body   []byte
+		status int
+		reason string
+	}{
+		{"first", body, http.StatusAccepted, ""},
+		{"first", body, http.StatusOK, ReasonDeliveryID},
+		{"first", other, http.StatusOK, ReasonDeliveryID},
+		{"replayed", body, http.StatusOK, ReasonBody},
+		{"second", other, http.StatusAccepted, ""},
+	}
+	for i, s := range steps {
+		d := g.post(t, "issues", s.id, "application/json", s.body)
+		if d.status != s.status || d.resp.Reason != s.reason {
+			t.Fatalf("step %d (%s): %d %+v, want %d %q", i, s.id, d.status, d.resp, s.status, s.reason)
+		}
+		if s.status == http.StatusOK && d.resp.Status != "duplicate" {
+			t.Fatalf("step %d: status field %q", i, d.resp.Status)
+		}
+	}
+	got := rawMessages(t, ns.JS)
+	if len(got) != 2 || len(got["first"]) != 1 || len(got["second"]) != 1 || !bytes.Equal(got["first"][0].Data(), body) {
+		t.Fatalf("stored %v", keysOf(got))
+	}
+
+	kv, err := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &trace.Store{KV: kv}
+	natstest.WaitFor(t, 10*time.Second, "trace records of the first delivery", func() bool {
+		recs, err := store.List(context.Background(), "first")
+		if err != nil || len(recs) != 2 {
+			return false
+		}
+		outcomes := recs[0].Outcome + "," + recs[1].Outcome
+		return outcomes == "stored,duplicate" || outcomes == "duplicate,stored"
+	})
+}
+
+func keysOf(m map[string][]jetstream.Msg) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s×%d", k, len(v)))
+	}
+	return out
+}
+
+func TestConcurrentIdenticalDeliveriesStoredOnce(t *testing.T) {
+	ns := natstest.Start(t)
+	g := startGateway(t, ns.NC, nil)
+	body := []byte(`{"action":"opened","number":1}`)
+	const n = 16
+	statuses := make(chan int, n)
+	for range n {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, g.url+WebhookPath, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(headerEvent, "issues")
+			req.Header.Set(headerDelivery, "racing")
+			req.Header.Set(headerSignature256, Sign(testSecret, body))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		}()
+	}
+	accepted := 0
+	for range n {
+		switch s := <-statuses; s {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusOK, http.StatusServiceUnavailable:
+		default:
+			t.Fatalf("status %d", s)
+		}
+	}
+	if got := rawMessages(t, ns.JS); len(got["racing"]) != 1 || accepted != 1 {
+		t.Fatalf("stored %d times, %d answered 202; want 1 and 1", len(got["racing"]), accepted)
+	}
+}
+
+func TestNATSOutageAnswers503AndRecovers(t *testing.T) {
+	ns := natstest.Start(t)
+	g := startGateway(t, ns.NC, func(c *Config) { c.PublishTimeout = time.Second })
+	body := func(n int) []byte { return []byte(fmt.Sprintf(`{"n":%d}`, n)) }
+	if d := g.post(t, "push", "before", "application/json", body(1)); d.status != http.StatusAccepted {
+		t.Fatalf("before outage: %d", d.status)
+	}
+	if s := g.get(t, "/readyz"); s != http.StatusOK {
+		t.Fatalf("readyz before outage: %d", s)
+	}
+
+	ns.Stop()
+	natstest.WaitFor(t, 10*time.Second, "client to notice the outage", func() bool { return !ns.NC.IsConnected() })
+	d := g.post(t, "push", "during", "application/json", body(2))
+	if d.status != http.StatusServiceUnavailable || d.header.Get("Retry-After") == "" {
+		t.Fatalf("during outage: %d %v", d.status, d.header)
+	}
+	if s := g.get(t, "/readyz"); s != http.StatusServiceUnavailable {
+		t.Fatalf("readyz during outage: %d", s)
+	}
+	if s := g.get(t, "/healthz"); s != http.StatusOK {
+		t.Fatalf("healthz during outage: %d", s)
+	}
+
+	ns.Restart(t)
+	natstest.WaitFor(t, 30*time.Second, "gateway to be ready again", func() bool { return g.get(t, "/readyz") == http.StatusOK })
+	if d := g.post(t, "push", "during", "application/json", body(2)); d.status != http.StatusAccepted {
+		t.Fatalf("retry after outage: %d %+v", d.status, d.resp)
+	}
+	if d := g.post(t, "push", "after", "application/json", body(3)); d.status != http.StatusAccepted {
+		t.Fatalf("after outage: %d %+v", d.status, d.resp)
+	}
+	got := rawMessages(t, ns.JS)
+	if len(got) != 3 || len(got["during"]) != 1 {
+		t.Fatalf("stored %v", keysOf(got))
+	}
+}
+
+func TestDedupeSurvivesFullRestart(t *testing.T) {
+	ns := natstest.Start(t)
+	body := []byte(`{"action":"created","comment":{"id":1}}`)
+	g := startGateway(t, ns.NC, nil)
+	if d := g.post(t, "issue_comment", "kept", "application/json", body); d.status != http.StatusAccepted {
+		t.Fatalf("first: %d", d.status)
+	}
+	if err := g.stop(); err != nil {
+		t.Fatalf("stopping gateway: %v", err)
+	}
+	ns.NC.Close()
+
+	ns.Restart(t)
+	nc, js := natstest.Connect(t, ns.Srv.ClientURL())
+	g2 := startGateway(t, nc, nil)
+	// The dedupe bucket, not only the stream's duplicate window, holds the
+	// delivery id and the body.
+	kv, err := js.KeyValue(context.Background(), provision.BucketDedupe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{DeliveryKey("kept"), BodyKey(sha256hex(string(body)))} {
+		if _, err := kv.Get(context.Background(), key); err != nil {
+			t.Fatalf("dedupe key %s after restart: %v", key, err)
+		}
+	}
+	if d := g2.post(t, "issue_comment", "kept", "application/json", body); d.status != http.StatusOK || d.resp.Reason != ReasonDeliveryID {
+		t.Fatalf("redelivery after restart: %d %+v", d.status, d.resp)
+	}
+	if d := g2.post(t, "issue_comment", "new-id", "application/json", body); d.status != http.StatusOK || d.resp.Reason != ReasonBody {
+		t.Fatalf("replay after restart: %d %+v", d.status, d.resp)
+	}
+	if got := rawMessages(t, js); len(got) != 1 {
+		t.Fatalf("stored %v", keysOf(got))
+	}
+}
+
+func TestLargeBodyOffloaded(t *testing.T) {
+	opts := natstest.Options(t.TempDir())
+	opts.MaxPayload = 256 << 10
+	srv := startServer(t, opts)
+	nc, js := natstest.Connect(t, srv)
+	g := startGateway(t, nc, nil)
+	body := []byte(`{"commits":"` + strings.Repeat("c", 1<<20) + `"}`)
+	if d := g.post(t, "push", "big", "application/json", body); d.status != http.StatusAccepted {
+		t.Fatalf("large body: %d %+v", d.status, d.resp)
+	}
+	got := rawMessages(t, js)
+	m := got["big"][0]
+	if m.Headers().Get(rawbody.HeaderRef) == "" || len(m.Data()) != 0 {
+		t.Fatalf("large body not offloaded: %v, %d bytes inline", m.Headers(), len(m.Data()))
+	}
+	loaded, err := rawbody.Load(context.Background(), js, m.Headers(), m.Data())
+	if err != nil || !bytes.Equal(loaded, body) {
+		t.Fatalf("loading offloaded body: %v (equal=%v)", err, bytes.Equal(loaded, body))
+	}
+}
+
+// TestSlowClientCutOff sends a request one byte a second: the server's
+// timeouts close it, and another request completes while it is still open.
+func TestSlowClientCutOff(t *testing.T) {
+	ns := natstest.Start(t)
+	g := startGateway(t, ns.NC, func(c *Config) {
+		c.ReadHeaderTimeout = 2 * time.Second
+		c.ReadTimeout = 2 * time.Second
+	})
+	addr := strings.TrimPrefix(g.url, "http://")
+	for _, slowPart := range []string{"headers", "body"} {
+		t.Run(slowPart, func(t *testing.T) {
+			body := `{"zen":"slow"}`
+			head := "POST " + WebhookPath + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+				headerEvent + ": ping\r\n" + headerDelivery + ": slow-" + slowPart + "\r\n" +
+				headerSignature256 + ": " + Sign(testSecret, []byte(body)) + "\r\n" +
+				fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
+			fast, slow := "", head+body
+			if slowPart == "body" {
+				fast, slow = head, body
+			}
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, fast+slow[:1]); err != nil {
+				t.Fatal(err)
+			}
+			closed := make(chan struct{})
+			go func() {
+				// The server closing the connection ends this read; the
+				// server never answers a request it did not receive.
+				_, _ = bufio.NewReader(conn).ReadString('\n')
+				close(closed)
+			}()
+			go func() {
+				tick := time.NewTicker(time.Second)
+				defer tick.Stop()
+				for i := 1; i < len(slow); i++ {
+					select {
+					case <-closed:
+						return
+					case <-tick.C:
+					}
+					if _, err := conn.Write([]byte{slow[i]}); err != nil {
+						return
+					}
+				}
+			}()
+
+			if d := g.post(t, "ping", "fast-"+slowPart, "application/json", []byte(`{"zen":"fast `+slowPart+`"}`)); d.status != http.StatusAccepted {
+				t.Fatalf("fast request while a slow one is open: %d", d.status)
+			}
+			select {
+			case <-closed:
+				t.Fatal("the slow connection was closed before the fast request finished; the test proves nothing")
+			default:
+			}
+			natstest.WaitFor(t, 20*time.Second, "the server to cut the slow client off", func() bool {
+				select {
+				case <-closed:
+					return true
+				default:
+					return false
+				}
+			})
+			if got := rawMessages(t, ns.JS); len(got["slow-"+slowPart]) != 0 {
+				t.Fatal("the slow request was stored")
+			}
+		})
+	}
+}
+
+// TestRepairWritesMissingKeys stores a delivery the way a gateway that
+// stopped right after the PubAck would have left it: in the stream, without
+// dedupe keys. A new gateway writes them at start.
+func TestRepairWritesMissingKeys(t *testing.T) {
+	ns := natstest.Start(t)
+	body := []byte(`{"action":"opened","number":3}`)
+	d := &delivery.Delivery{Event: "issues", ID: "orphan", SHA256: sha256hex(string(body)), ReceivedAt: time.Now(), Body: body}
+	if _, err := ns.JS.PublishMsg(context.Background(), d.Msg()); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := ns.JS.KeyValue(context.Background(), provision.BucketDedupe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, ns.NC, nil)
+	natstest.WaitFor(t, 20*time.Second, "the orphan's dedupe keys", func() bool {
+		_, err1 := kv.Get(context.Background(), DeliveryKey("orphan"))
+		_, err2 := kv.Get(context.Background(), BodyKey(d.SHA256))
+		return err1 == nil && err2 == nil
+	})
+	if r := g.post(t, "issues", "orphan-replay", "application/json", body); r.status != http.StatusOK || r.resp.Reason != ReasonBody {
+		t.Fatalf("replay of a repaired delivery: %d %+v", r.status, r.resp)
+	}
+}

@@ -1,0 +1,172 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// response is the JSON body of every answer to a webhook request.
+type response struct {
+	Status   string `json:"status"`
+	Delivery string `json:"delivery,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// webhookHandler is the thin HTTP side of POST /webhooks/github: it checks
+// the request in a fixed order, turns it into typed values and hands them to
+// the Ingester.
+//
+// Order of checks: allowlist (403), size cap (413), GitHub headers (400),
+// content type (415), signature (401), payload (400). Header and content
+// type checks come before the signature because they are cheap syntax checks
+// that reveal nothing secret, and a request failing them would be refused
+// anyway; the HMAC is computed only for well-formed requests.
+type webhookHandler struct {
+	allow    *Allowlist
+	verifier *Verifier
+	insecure bool
+	maxBody  int64
+	retry    string
+	ingest   *Ingester
+	metrics  *metrics
+	log      zerolog.Logger
+}
+
+func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() { h.metrics.requestSeconds.Observe(time.Since(start).Seconds()) }()
+	// Until the headers are validated, log what they claim, shortened.
+	log := h.log.With().Str("delivery", clip(r.Header.Get(headerDelivery))).Str("event", clip(r.Header.Get(headerEvent))).Logger()
+
+	if !h.allow.Allows(r.RemoteAddr, r.Header.Values("X-Forwarded-For")) {
+		h.refuse(w, log, http.StatusForbidden, refusedForbidden, "client address not allowed")
+		return
+	}
+	body, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) || errors.Is(err, errDeclaredTooLarge) {
+			h.refuse(w, log, http.StatusRequestEntityTooLarge, refusedTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
+			return
+		}
+		h.refuse(w, log, http.StatusBadRequest, refusedBadRead, "reading body failed")
+		return
+	}
+	id, err := ParseIdentity(r.Header)
+	if err != nil {
+		h.refuse(w, log, http.StatusBadRequest, refusedHeaders, err.Error())
+		return
+	}
+	log = h.log.With().Str("delivery", id.DeliveryID).Str("event", id.Event).Logger()
+	format, err := parseContentType(r.Header.Get("Content-Type"))
+	if err != nil {
+		h.refuse(w, log, http.StatusUnsupportedMediaType, refusedContentType, err.Error())
+		return
+	}
+	if h.insecure {
+		h.metrics.insecure.Inc()
+		log.Warn().Msg("signature not checked: GHNOTIFY_INSECURE_SKIP_SIGNATURE is set; never run like this in production")
+	} else {
+		idx, err := h.verifier.Verify(body, r.Header.Get(headerSignature256), r.Header.Get(headerSignatureSHA1))
+		if err != nil {
+			h.refuse(w, log, http.StatusUnauthorized, refusedSignature, err.Error())
+			return
+		}
+		h.metrics.matched(idx)
+	}
+	payload := body
+	if format == formatForm {
+		if payload, err = formPayload(body); err != nil {
+			h.refuse(w, log, http.StatusBadRequest, refusedPayload, err.Error())
+			return
+		}
+	}
+	if !validJSON(payload) {
+		h.refuse(w, log, http.StatusBadRequest, refusedPayload, "payload is not valid JSON")
+		return
+	}
+
+	// The delivery is stored whether or not the client waits for the answer.
+	res, err := h.ingest.Ingest(context.WithoutCancel(r.Context()), log, id, payload, start.UTC())
+	switch {
+	case err != nil:
+		h.metrics.requests.WithLabelValues(id.Event, "unavailable").Inc()
+		h.metrics.refusals.WithLabelValues(refusedUnavailable).Inc()
+		log.Error().Err(err).Msg("storing delivery failed; answered 503")
+		w.Header().Set("Retry-After", h.retry)
+		writeJSON(w, http.StatusServiceUnavailable, response{Status: "unavailable", Error: "storage unavailable; retry later"})
+	case res.Outcome == Duplicate:
+		h.metrics.requests.WithLabelValues(id.Event, string(Duplicate)).Inc()
+		kind := "delivery_id"
+		if res.Reason == ReasonBody {
+			kind = "body"
+		}
+		h.metrics.duplicates.WithLabelValues(kind).Inc()
+		log.Info().Str("reason", res.Reason).Msg("duplicate delivery not stored")
+		writeJSON(w, http.StatusOK, response{Status: string(Duplicate), Delivery: id.DeliveryID, Reason: res.Reason})
+	default:
+		h.metrics.requests.WithLabelValues(id.Event, string(Stored)).Inc()
+		log.Info().Uint64("seq", res.Seq).Int("bytes", len(payload)).Msg("delivery stored")
+		writeJSON(w, http.StatusAccepted, response{Status: string(Stored), Delivery: id.DeliveryID})
+	}
+}
+
+func (h *webhookHandler) refuse(w http.ResponseWriter, log zerolog.Logger, status int, reason, msg string) {
+	h.metrics.refusals.WithLabelValues(reason).Inc()
+	log.Warn().Int("status", status).Str("reason", reason).Str("detail", msg).Msg("request refused")
+	writeJSON(w, status, response{Status: "refused", Error: msg})
+}
+
+// errDeclaredTooLarge is a Content-Length above the cap: refused before
+// reading a byte of the body.
+var errDeclaredTooLarge = errors.New("declared body too large")
+
+// readBody reads the whole body, at most limit bytes of it. A larger body
+// fails as soon as the cap is passed, without buffering the rest.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, errDeclaredTooLarge
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength > 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+	return io.ReadAll(body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v response) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// clip shortens an unvalidated header value for a log line.
+func clip(s string) string {
+	if len(s) > maxHeaderValue {
+		return s[:maxHeaderValue]
+	}
+	return s
+}
+
+// methodNotAllowed answers 405 for other methods on the webhook route.
+func methodNotAllowed(m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		m.refusals.WithLabelValues(refusedMethod).Inc()
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, response{Status: "refused", Error: "method not allowed; use POST"})
+	})
+}

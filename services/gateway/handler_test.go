@@ -1,0 +1,380 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/delivery"
+	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/rs/zerolog"
+)
+
+const testSecret = "test-secret"
+
+// fakeStore is a rawStore in memory.
+type fakeStore struct {
+	mu        sync.Mutex
+	published []*delivery.Delivery
+	seen      map[string]bool
+	err       error
+}
+
+func (f *fakeStore) Publish(_ context.Context, d *delivery.Delivery) (uint64, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return 0, false, f.err
+	}
+	if f.seen == nil {
+		f.seen = map[string]bool{}
+	}
+	if f.seen[d.ID] {
+		return 1, true, nil
+	}
+	f.seen[d.ID] = true
+	f.published = append(f.published, d)
+	return uint64(len(f.published)), false, nil
+}
+
+// fakeDedupe is a dedupeStore in memory.
+type fakeDedupe struct {
+	mu     sync.Mutex
+	keys   map[string]bool
+	err    error
+	bodies bool
+}
+
+func (f *fakeDedupe) Seen(_ context.Context, id, sum string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.err != nil:
+		return "", f.err
+	case f.keys[DeliveryKey(id)]:
+		return ReasonDeliveryID, nil
+	case f.bodies && f.keys[BodyKey(sum)]:
+		return ReasonBody, nil
+	}
+	return "", nil
+}
+
+func (f *fakeDedupe) Remember(_ context.Context, _, id, sum string, _ uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.keys == nil {
+		f.keys = map[string]bool{}
+	}
+	f.keys[DeliveryKey(id)] = true
+	f.keys[BodyKey(sum)] = true
+	return nil
+}
+
+// fakeTraces records trace records in memory.
+type fakeTraces struct {
+	mu   sync.Mutex
+	recs map[string]trace.Record
+}
+
+func (f *fakeTraces) Record(key string, rec trace.Record) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.recs == nil {
+		f.recs = map[string]trace.Record{}
+	}
+	f.recs[key] = rec
+}
+
+type fixture struct {
+	store   *fakeStore
+	dedupe  *fakeDedupe
+	traces  *fakeTraces
+	handler http.Handler
+}
+
+func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
+	t.Helper()
+	allow, err := NewAllowlist(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMetrics()
+	f := &fixture{store: &fakeStore{}, dedupe: &fakeDedupe{bodies: true}, traces: &fakeTraces{}}
+	wh := &webhookHandler{
+		allow:    allow,
+		verifier: NewVerifier([]config.Secret{"retired", testSecret}),
+		maxBody:  4 << 10,
+		retry:    "5",
+		ingest:   &Ingester{store: f.store, dedupe: f.dedupe, traces: f.traces, metrics: m, timeout: time.Second},
+		metrics:  m,
+		log:      zerolog.Nop(),
+	}
+	if mutate != nil {
+		mutate(wh)
+	}
+	f.handler = routes(wh, m, nil)
+	return f
+}
+
+// webhookRequest builds a signed delivery; edit modifies it before signing
+// is checked (it may replace headers or the body).
+func webhookRequest(method, body, contentType, event, id string) *http.Request {
+	r := httptest.NewRequest(method, WebhookPath, strings.NewReader(body))
+	r.Header.Set("Content-Type", contentType)
+	r.Header.Set(headerEvent, event)
+	r.Header.Set(headerDelivery, id)
+	r.Header.Set(headerHookID, "123")
+	r.Header.Set(headerSignature256, Sign(testSecret, []byte(body)))
+	return r
+}
+
+func decode(t *testing.T, rec *httptest.ResponseRecorder) response {
+	t.Helper()
+	var resp response
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+		t.Fatalf("response %q is not JSON: %v", rec.Body.String(), err)
+	}
+	return resp
+}
+
+func TestWebhookStatusPaths(t *testing.T) {
+	const payload = `{"action":"opened","issue":{"number":1}}`
+	form := "payload=" + url.QueryEscape(payload)
+	big := `{"pad":"` + strings.Repeat("x", 5000) + `"}`
+	tests := []struct {
+		name    string
+		mutate  func(*webhookHandler)
+		prepare func(*fixture)
+		req     func() *http.Request
+		status  int
+		stored  bool
+		status2 string
+	}{
+		{name: "json stored", status: 202, stored: true, status2: "stored",
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "json with charset stored", status: 202, stored: true,
+			req: func() *http.Request {
+				return webhookRequest("POST", payload, "application/json; charset=utf-8", "issues", "d-1")
+			}},
+		{name: "form stored", status: 202, stored: true,
+			req: func() *http.Request {
+				return webhookRequest("POST", form, "application/x-www-form-urlencoded", "issues", "d-1")
+			}},
+		{name: "unknown event stored", status: 202, stored: true,
+			req: func() *http.Request {
+				return webhookRequest("POST", payload, "application/json", "future_event", "d-1")
+			}},
+		{name: "GET is 405", status: 405,
+			req: func() *http.Request { return webhookRequest("GET", payload, "application/json", "issues", "d-1") }},
+		{name: "PUT is 405", status: 405,
+			req: func() *http.Request { return webhookRequest("PUT", payload, "application/json", "issues", "d-1") }},
+		{name: "outside allowlist is 403", status: 403,
+			mutate: func(h *webhookHandler) { h.allow, _ = NewAllowlist([]string{"192.30.252.0/22"}, nil) },
+			req:    func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "allowlist checked before size", status: 403,
+			mutate: func(h *webhookHandler) { h.allow, _ = NewAllowlist([]string{"192.30.252.0/22"}, nil) },
+			req:    func() *http.Request { return webhookRequest("POST", big, "application/json", "issues", "d-1") }},
+		{name: "declared too large is 413", status: 413,
+			req: func() *http.Request { return webhookRequest("POST", big, "application/json", "issues", "d-1") }},
+		{name: "chunked too large is 413", status: 413,
+			req: func() *http.Request {
+				r := webhookRequest("POST", big, "application/json", "issues", "d-1")
+				r.ContentLength = -1
+				return r
+			}},
+		{name: "size checked before headers", status: 413,
+			req: func() *http.Request { return webhookRequest("POST", big, "application/json", "", "") }},
+		{name: "missing event is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "", "d-1") }},
+		{name: "missing delivery is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "") }},
+		{name: "headers checked before content type", status: 400,
+			req: func() *http.Request {
+				return webhookRequest("POST", payload, "text/plain", "issues", strings.Repeat("d", 65))
+			}},
+		{name: "text/plain is 415", status: 415,
+			req: func() *http.Request { return webhookRequest("POST", payload, "text/plain", "issues", "d-1") }},
+		{name: "no content type is 415", status: 415,
+			req: func() *http.Request { return webhookRequest("POST", payload, "", "issues", "d-1") }},
+		{name: "content type checked before signature", status: 415,
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "text/plain", "issues", "d-1")
+				r.Header.Del(headerSignature256)
+				return r
+			}},
+		{name: "missing signature is 401", status: 401,
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
+				r.Header.Del(headerSignature256)
+				return r
+			}},
+		{name: "sha1 only is 401", status: 401,
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
+				r.Header.Del(headerSignature256)
+				r.Header.Set(headerSignatureSHA1, "sha1=0123456789abcdef0123456789abcdef01234567")
+				return r
+			}},
+		{name: "wrong signature is 401", status: 401,
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
+				r.Header.Set(headerSignature256, Sign("other", []byte(payload)))
+				return r
+			}},
+		{name: "malformed signature is 401", status: 401,
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
+				r.Header.Set(headerSignature256, "sha256=abc")
+				return r
+			}},
+		{name: "signature checked before JSON", status: 401,
+			req: func() *http.Request {
+				r := webhookRequest("POST", "{not json", "application/json", "issues", "d-1")
+				r.Header.Set(headerSignature256, Sign("other", []byte("{not json")))
+				return r
+			}},
+		{name: "invalid JSON is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", "{not json", "application/json", "issues", "d-1") }},
+		{name: "form without payload is 400", status: 400,
+			req: func() *http.Request {
+				return webhookRequest("POST", "other=1", "application/x-www-form-urlencoded", "issues", "d-1")
+			}},
+		{name: "form with invalid JSON is 400", status: 400,
+			req: func() *http.Request {
+				return webhookRequest("POST", "payload=nope", "application/x-www-form-urlencoded", "issues", "d-1")
+			}},
+		{name: "known delivery id is 200 duplicate", status: 200, status2: "duplicate",
+			prepare: func(f *fixture) { f.dedupe.keys = map[string]bool{DeliveryKey("d-1"): true} },
+			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "known body is 200 duplicate", status: 200, status2: "duplicate",
+			prepare: func(f *fixture) { f.dedupe.keys = map[string]bool{BodyKey(sha256hex(payload)): true} },
+			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
+		{name: "known body stored when body dedupe is off", status: 202, stored: true,
+			prepare: func(f *fixture) {
+				f.dedupe.bodies = false
+				f.dedupe.keys = map[string]bool{BodyKey(sha256hex(payload)): true}
+			},
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
+		{name: "stream duplicate window is 200 duplicate", status: 200, status2: "duplicate",
+			prepare: func(f *fixture) { f.store.seen = map[string]bool{"d-1": true} },
+			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "publish failure is 503", status: 503, status2: "unavailable",
+			prepare: func(f *fixture) { f.store.err = errors.New("nats: timeout") },
+			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "dedupe read failure is 503", status: 503,
+			prepare: func(f *fixture) { f.dedupe.err = errors.New("nats: no responders") },
+			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "insecure mode accepts unsigned", status: 202, stored: true,
+			mutate: func(h *webhookHandler) { h.insecure = true; h.verifier = NewVerifier(nil) },
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
+				r.Header.Del(headerSignature256)
+				return r
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.mutate)
+			if tt.prepare != nil {
+				tt.prepare(f)
+			}
+			rec := httptest.NewRecorder()
+			f.handler.ServeHTTP(rec, tt.req())
+			if rec.Code != tt.status {
+				t.Fatalf("status = %d, want %d (body %s)", rec.Code, tt.status, rec.Body)
+			}
+			resp := decode(t, rec)
+			if tt.status2 != "" && resp.Status != tt.status2 {
+				t.Fatalf("status field = %q, want %q", resp.Status, tt.status2)
+			}
+			if tt.status == 503 && rec.Header().Get("Retry-After") != "5" {
+				t.Fatalf("503 without Retry-After: %v", rec.Header())
+			}
+			if tt.status == 405 && rec.Header().Get("Allow") != "POST" {
+				t.Fatalf("405 without Allow: POST")
+			}
+			if tt.status == 200 && resp.Reason == "" {
+				t.Fatalf("duplicate without reason: %s", rec.Body)
+			}
+			if got := len(f.store.published); got != map[bool]int{true: 1, false: 0}[tt.stored] {
+				t.Fatalf("published %d deliveries, want stored=%v", got, tt.stored)
+			}
+			if tt.stored {
+				d := f.store.published[0]
+				if string(d.Body) != payload || d.ID != "d-1" && d.ID != "d-new" || d.HookID != "123" || d.SHA256 != sha256hex(payload) {
+					t.Fatalf("stored %+v", d)
+				}
+			}
+			if strings.Contains(rec.Body.String(), testSecret) {
+				t.Fatal("response leaks the secret")
+			}
+		})
+	}
+}
+
+func TestDuplicateAfterStore(t *testing.T) {
+	f := newFixture(t, nil)
+	const payload = `{"zen":"Design for failure."}`
+	for i, want := range []int{202, 200} {
+		rec := httptest.NewRecorder()
+		f.handler.ServeHTTP(rec, webhookRequest("POST", payload, "application/json", "ping", "same-id"))
+		if rec.Code != want {
+			t.Fatalf("attempt %d: status %d, want %d", i, rec.Code, want)
+		}
+	}
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, webhookRequest("POST", payload, "application/json", "ping", "replayed-id"))
+	if rec.Code != 200 || decode(t, rec).Reason != ReasonBody {
+		t.Fatalf("replayed body: %d %s", rec.Code, rec.Body)
+	}
+	if len(f.store.published) != 1 {
+		t.Fatalf("published %d, want 1", len(f.store.published))
+	}
+	f.traces.mu.Lock()
+	defer f.traces.mu.Unlock()
+	if r := f.traces.recs[trace.Key("same-id", trace.StageGateway)]; r.Outcome != trace.OutcomeStored {
+		t.Fatalf("stored trace record = %+v", r)
+	}
+	if r := f.traces.recs[trace.Key("same-id", trace.StageGateway, trace.OutcomeDuplicate)]; r.Outcome != trace.OutcomeDuplicate {
+		t.Fatalf("duplicate trace record = %+v", r)
+	}
+	if r := f.traces.recs[trace.Key("replayed-id", trace.StageGateway, trace.OutcomeDuplicate)]; r.Reason != ReasonBody {
+		t.Fatalf("replay trace record = %+v", r)
+	}
+}
+
+func TestRefusalDoesNotReadOversizedBody(t *testing.T) {
+	f := newFixture(t, nil)
+	body := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
+	r := httptest.NewRequest("POST", WebhookPath, body)
+	r.ContentLength = -1
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, r)
+	if rec.Code != 413 {
+		t.Fatalf("status %d, want 413", rec.Code)
+	}
+	if body.n > 64<<10 {
+		t.Fatalf("read %d bytes of a body capped at 4 KiB", body.n)
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}

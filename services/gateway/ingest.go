@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/delivery"
+	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/rs/zerolog"
+)
+
+// rawStore stores a delivery in the raw stream.
+type rawStore interface {
+	// Publish returns the stream sequence and whether the stream's
+	// Nats-Msg-Id window already held the delivery id.
+	Publish(ctx context.Context, d *delivery.Delivery) (seq uint64, duplicate bool, err error)
+}
+
+// dedupeStore remembers stored deliveries for the dedupe horizon.
+type dedupeStore interface {
+	Seen(ctx context.Context, deliveryID, sha256hex string) (reason string, err error)
+	Remember(ctx context.Context, event, deliveryID, sha256hex string, seq uint64) error
+}
+
+// traceRecorder writes a trace record without holding up the request.
+type traceRecorder interface {
+	Record(key string, rec trace.Record)
+}
+
+// ErrUnavailable is returned by Ingest when JetStream could not be reached
+// or did not answer in time; nothing was stored and the sender should retry.
+var ErrUnavailable = errors.New("jetstream unavailable")
+
+// Outcome is what became of a delivery.
+type Outcome string
+
+// Outcomes of Ingest.
+const (
+	Stored    Outcome = "stored"
+	Duplicate Outcome = "duplicate"
+)
+
+// Result is the outcome of one Ingest.
+type Result struct {
+	Outcome Outcome
+	// Reason says why a duplicate is one.
+	Reason string
+	// Seq is the raw stream sequence of a stored delivery.
+	Seq uint64
+	// SHA256 is the hex SHA-256 of the payload.
+	SHA256 string
+}
+
+// Ingester stores verified deliveries exactly once: a delivery id or body
+// already remembered is a duplicate and is not published; otherwise the
+// payload is published, and only after the PubAck are its dedupe keys and
+// trace record written.
+type Ingester struct {
+	store   rawStore
+	dedupe  dedupeStore
+	traces  traceRecorder
+	metrics *metrics
+	timeout time.Duration
+}
+
+// Ingest stores one delivery whose signature and headers have been checked.
+// The payload is the JSON document (already taken out of a form body).
+// The returned error wraps ErrUnavailable when the delivery could not be
+// stored.
+func (in *Ingester) Ingest(ctx context.Context, log zerolog.Logger, id Identity, payload []byte, receivedAt time.Time) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, in.timeout)
+	defer cancel()
+	sum := sha256.Sum256(payload)
+	res := Result{SHA256: hex.EncodeToString(sum[:])}
+
+	reason, err := in.dedupe.Seen(ctx, id.DeliveryID, res.SHA256)
+	if err != nil {
+		return res, errors.Join(ErrUnavailable, err)
+	}
+	if reason != "" {
+		res.Outcome, res.Reason = Duplicate, reason
+		in.record(id, res, receivedAt)
+		return res, nil
+	}
+
+	d := &delivery.Delivery{
+		Event:      id.Event,
+		ID:         id.DeliveryID,
+		HookID:     id.HookID,
+		TargetType: id.TargetType,
+		TargetID:   id.TargetID,
+		SHA256:     res.SHA256,
+		ReceivedAt: receivedAt,
+		Body:       payload,
+	}
+	start := time.Now()
+	seq, dup, err := in.store.Publish(ctx, d)
+	in.metrics.publishSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		return res, errors.Join(ErrUnavailable, err)
+	}
+	res.Seq = seq
+	res.Outcome = Stored
+	if dup {
+		res.Outcome, res.Reason = Duplicate, ReasonDeliveryID
+	}
+	// The delivery is stored: a failure from here on is logged, never
+	// answered as a failure, or GitHub would be asked to send it again.
+	if err := in.dedupe.Remember(ctx, id.Event, id.DeliveryID, res.SHA256, seq); err != nil {
+		in.metrics.dedupeWriteFailures.Inc()
+		log.Warn().Err(err).Msg("remembering stored delivery failed; a redelivery after the stream's duplicate window would be stored again")
+	}
+	in.record(id, res, receivedAt)
+	return res, nil
+}
+
+func (in *Ingester) record(id Identity, res Result, at time.Time) {
+	rec := trace.Record{
+		Stage:      trace.StageGateway,
+		DeliveryID: id.DeliveryID,
+		Event:      id.Event,
+		Outcome:    trace.OutcomeStored,
+		At:         at,
+	}
+	key := trace.Key(id.DeliveryID, trace.StageGateway)
+	if res.Outcome == Duplicate {
+		// A duplicate must not overwrite the record of the delivery that
+		// was stored.
+		rec.Outcome, rec.Reason = trace.OutcomeDuplicate, res.Reason
+		key = trace.Key(id.DeliveryID, trace.StageGateway, trace.OutcomeDuplicate)
+	}
+	in.traces.Record(key, rec)
+}

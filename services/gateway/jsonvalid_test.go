@@ -1,0 +1,83 @@
+package gateway
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ghnotify/ghnotify/services/gateway/internal/loadtest"
+)
+
+var jsonCases = []string{
+	`{}`, `[]`, `{"a":1}`, ` {"a" : [1, 2.5, -3e10, 0.1E+2, true, false, null, "x\u00e9\n"]} `,
+	`"s"`, `0`, `-0`, `1e5`, `null`, `true`, `[[[]]]`, `{"a":{"b":{}}}`, `"\/\b\f\r\t\\\""`,
+	``, ` `, `{`, `}`, `[`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`, `{,}`, `01`, `1.`, `.1`, `-`, `1e`, `1e+`,
+	`+1`, `tru`, `truex`, `nul`, `nulll`, `"abc`, `"\x"`, `"\u12"`, `"\u12g4"`, "\"a\x01\"", `{"a":1}{}`, `[1 2]`,
+	`{"a" 1}`, `{1:2}`, `"\u"`, "\"\xff\xfe\"", "[1]\x00", `{"a":[}`, `[}`, `{]`, `NaN`, `Infinity`, `0x10`,
+	strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+	strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	strings.Repeat("[", 9999) + "{}" + strings.Repeat("]", 9999),
+	strings.Repeat("[", 10000) + "{}" + strings.Repeat("]", 10000),
+}
+
+func TestValidJSONMatchesEncodingJSON(t *testing.T) {
+	for _, c := range jsonCases {
+		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("validJSON(%.40q) = %v, encoding/json says %v", c, got, want)
+		}
+	}
+}
+
+func TestValidJSONCorpus(t *testing.T) {
+	corpus := corpusDir(t)
+	files, err := filepath.Glob(filepath.Join(corpus, "*", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Skipf("no corpus files: %v", err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !validJSON(b) {
+			t.Errorf("%s refused", f)
+		}
+		if validJSON(b[:len(b)/2]) {
+			t.Errorf("half of %s accepted", f)
+		}
+	}
+}
+
+func FuzzValidJSON(f *testing.F) {
+	for _, c := range jsonCases {
+		if len(c) < 1000 {
+			f.Add([]byte(c))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Fatalf("validJSON(%q) = %v, encoding/json says %v", b, got, want)
+		}
+	})
+}
+
+func BenchmarkValidJSON(b *testing.B) {
+	payload, _ := loadtest.Payload(7 << 10)
+	b.SetBytes(int64(len(payload)))
+	b.Run("validJSON", func(b *testing.B) {
+		for b.Loop() {
+			if !validJSON(payload) {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for b.Loop() {
+			if !json.Valid(payload) {
+				b.Fatal("refused")
+			}
+		}
+	})
+}

@@ -1,0 +1,93 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Refusal reasons, the values of the reason label.
+const (
+	refusedMethod      = "method"
+	refusedForbidden   = "forbidden"
+	refusedTooLarge    = "too_large"
+	refusedBadRead     = "read_failed"
+	refusedHeaders     = "headers"
+	refusedContentType = "content_type"
+	refusedSignature   = "signature"
+	refusedPayload     = "payload"
+	refusedUnavailable = "unavailable"
+)
+
+// metrics are the gateway's Prometheus metrics, in a registry of their own.
+type metrics struct {
+	reg                 *prometheus.Registry
+	requests            *prometheus.CounterVec
+	refusals            *prometheus.CounterVec
+	duplicates          *prometheus.CounterVec
+	secretMatches       *prometheus.CounterVec
+	insecure            prometheus.Counter
+	requestSeconds      prometheus.Histogram
+	publishSeconds      prometheus.Histogram
+	dedupeWriteFailures prometheus.Counter
+	traceFailures       prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_requests_total",
+			Help: "Signed webhook deliveries by GitHub event and outcome (stored, duplicate, unavailable).",
+		}, []string{"event", "outcome"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_refusals_total",
+			Help: "Requests refused, by reason.",
+		}, []string{"reason"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_duplicates_total",
+			Help: "Duplicate deliveries answered 200 and not stored, by what repeated (delivery_id, body).",
+		}, []string{"kind"}),
+		secretMatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_signature_matches_total",
+			Help: "Valid signatures by the index of the secret that matched (0 is the first configured).",
+		}, []string{"secret_index"}),
+		insecure: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_unverified_requests_total",
+			Help: "Requests accepted without signature check because GHNOTIFY_INSECURE_SKIP_SIGNATURE is set.",
+		}),
+		requestSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ghnotify_gateway_request_duration_seconds",
+			Help:    "Time from reading the request to answering it, for webhook requests.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		publishSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "ghnotify_gateway_publish_duration_seconds",
+			Help:    "Time to store one delivery in JetStream, until the PubAck.",
+			Buckets: []float64{.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
+		}),
+		dedupeWriteFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_dedupe_write_failures_total",
+			Help: "Stored deliveries whose dedupe keys could not be written.",
+		}),
+		traceFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_trace_failures_total",
+			Help: "Trace records that could not be written or were dropped.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.refusals, m.duplicates, m.secretMatches, m.insecure,
+		m.requestSeconds, m.publishSeconds, m.dedupeWriteFailures, m.traceFailures,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) matched(index int) {
+	m.secretMatches.WithLabelValues(strconv.Itoa(index)).Inc()
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

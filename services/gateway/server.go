@@ -1,0 +1,203 @@
+// Package gateway is ghnotify's HTTP receiver for GitHub webhooks: it
+// verifies each delivery, stores it in the GHNOTIFY_RAW stream exactly once,
+// and answers only after JetStream has acknowledged it.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdlog "log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/gorilla/mux"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// WebhookPath is where GitHub delivers.
+const WebhookPath = "/webhooks/github"
+
+// readyCacheFor is how long a /readyz answer is reused.
+const readyCacheFor = time.Second
+
+// Run provisions JetStream, serves the gateway until ctx ends, then shuts
+// the HTTP server down gracefully within cfg.ShutdownTimeout. It does not
+// close nc.
+func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	cfg = cfg.withDefaults()
+	log = log.With().Str("service", "gateway").Logger()
+
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout))
+	if err != nil {
+		return fmt.Errorf("creating jetstream context: %w", err)
+	}
+	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
+		return err
+	}
+	dedupeKV, err := js.KeyValue(ctx, provision.BucketDedupe)
+	if err != nil {
+		return fmt.Errorf("opening bucket %s: %w", provision.BucketDedupe, err)
+	}
+	traceKV, err := js.KeyValue(ctx, provision.BucketTrace)
+	if err != nil {
+		return fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
+	}
+	allow, err := NewAllowlist(cfg.AllowedCIDRs, cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+
+	m := newMetrics()
+	horizon := cfg.Provision.DedupeHorizon
+	if horizon <= 0 {
+		horizon = provision.Defaults().DedupeHorizon
+	}
+	dedupe := NewDeduper(js, dedupeKV, cfg.DedupeBodies, horizon, log)
+	traces := newTraceWriter(&trace.Store{KV: traceKV}, 1024, cfg.PublishTimeout, m, log)
+	wh := &webhookHandler{
+		allow:    allow,
+		verifier: NewVerifier(cfg.Secrets),
+		insecure: cfg.InsecureSkipSignature,
+		maxBody:  cfg.MaxBodyBytes,
+		retry:    strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second)),
+		ingest: &Ingester{
+			store:   NewPublisher(nc, js),
+			dedupe:  dedupe,
+			traces:  traces,
+			metrics: m,
+			timeout: cfg.PublishTimeout,
+		},
+		metrics: m,
+		log:     log,
+	}
+	if cfg.InsecureSkipSignature {
+		log.Warn().Msg("GHNOTIFY_INSECURE_SKIP_SIGNATURE is set: deliveries are accepted without a signature")
+	}
+
+	dedupe.onWriteFailure = m.dedupeWriteFailures.Inc
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	stopSettle := make(chan struct{})
+	var background sync.WaitGroup
+	background.Go(func() { dedupe.Watch(watchCtx) })
+	background.Go(func() { dedupe.Settle(stopSettle) })
+	background.Go(func() {
+		rctx, cancel := context.WithTimeout(watchCtx, 10*time.Minute)
+		defer cancel()
+		n, err := dedupe.Repair(rctx, js, cfg.DedupeRepairWindow)
+		switch {
+		case err != nil && watchCtx.Err() == nil:
+			log.Warn().Err(err).Int("repaired", n).Msg("repairing dedupe keys of recent deliveries failed")
+		case n > 0:
+			log.Warn().Int("repaired", n).Msg("wrote missing dedupe keys of recent deliveries (a previous gateway stopped before writing them)")
+		}
+	})
+	defer func() {
+		// Runs after the HTTP server stopped: every key queued is checked
+		// before the watcher stops.
+		close(stopSettle)
+		stopWatch()
+		background.Wait()
+	}()
+
+	ln := cfg.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           routes(wh, m, &readiness{nc: nc, js: js}),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Int("secrets", wh.verifier.Len()).Bool("dedupe_bodies", cfg.DedupeBodies).
+		Dur("dedupe_horizon", horizon).Int64("max_body_bytes", cfg.MaxBodyBytes).Msg("gateway listening")
+	if cfg.OnListen != nil {
+		cfg.OnListen(ln.Addr())
+	}
+
+	select {
+	case err := <-served:
+		traces.Wait()
+		return fmt.Errorf("serving http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Msg("gateway shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	traces.Wait()
+	if err != nil {
+		return fmt.Errorf("shutting down http server: %w", err)
+	}
+	return nil
+}
+
+// routes wires the gateway's HTTP endpoints.
+func routes(wh http.Handler, m *metrics, ready *readiness) http.Handler {
+	r := mux.NewRouter()
+	r.Handle(WebhookPath, wh).Methods(http.MethodPost)
+	r.MethodNotAllowedHandler = methodNotAllowed(m)
+	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, response{Status: "ok"})
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready.check(r.Context()); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, response{Status: "not ready", Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, response{Status: "ready"})
+	}).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
+	return r
+}
+
+// readiness answers whether NATS is connected and the raw stream reachable,
+// reusing an answer for readyCacheFor so that probes stay cheap.
+type readiness struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+
+	mu      sync.Mutex
+	checked time.Time
+	err     error
+}
+
+func (rd *readiness) check(ctx context.Context) error {
+	if !rd.nc.IsConnected() {
+		return errors.New("nats is not connected")
+	}
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if time.Since(rd.checked) < readyCacheFor {
+		return rd.err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	rd.err = nil
+	if _, err := rd.js.Stream(ctx, provision.StreamRaw); err != nil {
+		rd.err = fmt.Errorf("stream %s unreachable: %w", provision.StreamRaw, err)
+	}
+	rd.checked = time.Now()
+	return rd.err
+}

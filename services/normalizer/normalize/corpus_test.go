@@ -1,0 +1,193 @@
+package normalize
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/delivery"
+	"github.com/ghnotify/ghnotify/shared/event"
+	"github.com/ghnotify/ghnotify/shared/subject"
+)
+
+// corpusDir returns the shared GitHub payload corpus next to the repository,
+// or skips the test when it is absent.
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.work above the test directory; corpus location unknown")
+		}
+		dir = parent
+	}
+	corpus := filepath.Join(dir, "..", "shared", "testdata", "github-webhooks")
+	if _, err := os.Stat(filepath.Join(corpus, "INDEX.tsv")); err != nil {
+		t.Skipf("payload corpus not present at %s", corpus)
+	}
+	return corpus
+}
+
+// corpusEntry is one line of INDEX.tsv.
+type corpusEntry struct {
+	event, action, file string
+}
+
+func readIndex(t testing.TB, dir string) []corpusEntry {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "INDEX.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corpusEntry
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if i == 0 {
+			continue // header
+		}
+		f := strings.Split(line, "\t")
+		if len(f) < 3 {
+			t.Fatalf("INDEX.tsv line %d has %d fields", i+1, len(f))
+		}
+		action := f[1]
+		if action == "-" {
+			action = ""
+		}
+		out = append(out, corpusEntry{event: f[0], action: action, file: f[2]})
+	}
+	return out
+}
+
+// expectation is what the test reads from a payload independently of the
+// normalizer, with a plain JSON decoding.
+type expectation struct {
+	Repository *struct {
+		Name     string `json:"name"`
+		FullName string `json:"full_name"`
+		Owner    struct {
+			Login string `json:"login"`
+		} `json:"owner"`
+	} `json:"repository"`
+	Organization *struct {
+		Login string `json:"login"`
+	} `json:"organization"`
+	Sender *struct {
+		Login string `json:"login"`
+	} `json:"sender"`
+	PullRequest *struct {
+		Merged bool `json:"merged"`
+	} `json:"pull_request"`
+}
+
+func TestCorpus(t *testing.T) {
+	dir := corpusDir(t)
+	entries := readIndex(t, dir)
+	if len(entries) == 0 {
+		t.Fatal("INDEX.tsv lists no payloads")
+	}
+	received := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	eventTypes := map[string]bool{}
+	for i, ent := range entries {
+		t.Run(ent.file, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join(dir, ent.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want expectation
+			if err := json.Unmarshal(body, &want); err != nil {
+				t.Fatalf("decoding expectation: %v", err)
+			}
+			d := delivery.Delivery{Event: ent.event, ID: fmt.Sprintf("corpus-%03d", i), HookID: "1", ReceivedAt: received, Body: body}
+			evs, err := Normalize(d)
+			if err != nil {
+				t.Fatalf("Normalize: %v", err)
+			}
+			if len(evs) != 1 {
+				t.Fatalf("got %d events, want 1", len(evs))
+			}
+			ev := evs[0]
+			eventTypes[ent.event] = true
+			if err := ev.Validate(); err != nil {
+				t.Errorf("invalid event: %v", err)
+			}
+			merged := want.PullRequest != nil && want.PullRequest.Merged
+			if wantKind := event.Kind(ent.event, ent.action, merged); ev.Data.Kind != wantKind {
+				t.Errorf("kind = %q, want %q", ev.Data.Kind, wantKind)
+			}
+			if ent.event == "pull_request" && ent.action == "closed" {
+				wantKind := "pull_request.closed"
+				if merged {
+					wantKind = "pull_request.merged"
+				}
+				if ev.Data.Kind != wantKind {
+					t.Errorf("closed pull request kind = %q, want %q", ev.Data.Kind, wantKind)
+				}
+			}
+			if ev.Type != event.Type(ev.Data.Kind) || ev.ID != event.ID(d.ID, ev.Data.Kind) {
+				t.Errorf("type %q / id %q do not follow kind %q", ev.Type, ev.ID, ev.Data.Kind)
+			}
+			if want.Sender != nil && ev.Data.Actor.Login != want.Sender.Login {
+				t.Errorf("actor = %q, want %q", ev.Data.Actor.Login, want.Sender.Login)
+			}
+			wantOwner, wantRepo := "", ""
+			switch {
+			case want.Repository != nil:
+				if ev.Data.Repository == nil {
+					t.Fatalf("repository missing, want %s", want.Repository.FullName)
+				}
+				if ev.Data.Repository.FullName != want.Repository.FullName {
+					t.Errorf("repository = %q, want %q", ev.Data.Repository.FullName, want.Repository.FullName)
+				}
+				if ev.Data.Repository.Owner != want.Repository.Owner.Login || ev.Data.Repository.Name != want.Repository.Name {
+					t.Errorf("repository owner/name = %q/%q, want %q/%q", ev.Data.Repository.Owner, ev.Data.Repository.Name,
+						want.Repository.Owner.Login, want.Repository.Name)
+				}
+				if !strings.HasPrefix(ev.Source, "http") || !strings.HasSuffix(ev.Source, "/"+want.Repository.FullName) {
+					t.Errorf("source = %q, want the repository URL", ev.Source)
+				}
+				wantOwner, wantRepo = want.Repository.Owner.Login, want.Repository.Name
+			default:
+				if ev.Data.Repository != nil {
+					t.Errorf("repository = %+v, payload has none", ev.Data.Repository)
+				}
+				if want.Organization != nil {
+					wantOwner = want.Organization.Login
+				}
+			}
+			subj := Subject(&ev)
+			if !subject.Valid(subj) {
+				t.Fatalf("subject %q is not a valid NATS subject", subj)
+			}
+			parts, err := subject.ParseEvent(subj)
+			if err != nil {
+				t.Fatalf("ParseEvent(%q): %v", subj, err)
+			}
+			if parts.Owner != strings.ToLower(wantOwner) || parts.Repo != strings.ToLower(wantRepo) {
+				t.Errorf("subject %q decodes to %q/%q, want %q/%q", subj, parts.Owner, parts.Repo, wantOwner, wantRepo)
+			}
+			if parts.Event != ent.event || ent.event+"."+parts.Verb != ev.Data.Kind {
+				t.Errorf("subject %q decodes to event %q verb %q, kind is %q", subj, parts.Event, parts.Verb, ev.Data.Kind)
+			}
+			b, err := event.Marshal(&ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := event.Unmarshal(b); err != nil {
+				t.Errorf("encoded event does not decode: %v", err)
+			}
+		})
+	}
+	if len(eventTypes) < 60 {
+		t.Errorf("corpus covered %d event types, want at least 60", len(eventTypes))
+	}
+}

@@ -1,0 +1,99 @@
+package normalizer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ghnotify/ghnotify/shared/consume"
+	"github.com/ghnotify/ghnotify/shared/deadletter"
+	"github.com/ghnotify/ghnotify/shared/delivery"
+	"github.com/ghnotify/ghnotify/shared/event"
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/ghnotify/ghnotify/shared/subject"
+	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Run provisions the streams and buckets, creates or updates the durable
+// "normalizer" consumer on GHNOTIFY_RAW and normalizes deliveries until ctx
+// ends; then it stops pulling, finishes the message in hand and returns once
+// the consumer has drained. The caller drains nc.
+func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) error {
+	return run(ctx, cfg, nc, log, nil)
+}
+
+// run is Run with an observer that tests use to see every normalized delivery.
+func run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger, observe func(delivery.Delivery, []event.Event)) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("validating normalizer configuration: %w", err)
+	}
+	log = log.With().Str("stage", trace.StageNormalizer).Logger()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("creating jetstream context: %w", err)
+	}
+	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
+		if ctx.Err() != nil {
+			return nil // asked to stop before we were ready
+		}
+		return err
+	}
+	var cons jetstream.Consumer
+	var kv jetstream.KeyValue
+	err = provision.Retry(ctx, log, "creating normalizer consumer", func(ctx context.Context) error {
+		c, err := js.CreateOrUpdateConsumer(ctx, provision.StreamRaw, ConsumerConfig(cfg))
+		if err != nil {
+			return err
+		}
+		cons = c
+		k, err := js.KeyValue(ctx, provision.BucketTrace)
+		if err != nil {
+			return fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
+		}
+		kv = k
+		return nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	traces := &trace.Store{KV: kv}
+	h := &handler{
+		js:             js,
+		traces:         traces,
+		publishTimeout: cfg.PublishTimeout,
+		log:            log,
+		observe:        observe,
+	}
+	settler := &consume.Settler{
+		Stage:      trace.StageNormalizer,
+		DLQ:        &tracingDeadLetterer{next: &deadletter.Publisher{JS: js}, traces: traces},
+		MaxDeliver: cfg.MaxDeliver,
+		Log:        log,
+	}
+	log.Info().Str("consumer", provision.ConsumerNormalizer).Dur("ack_wait", cfg.AckWait).
+		Int("max_deliver", cfg.MaxDeliver).Msg("normalizer consuming raw deliveries")
+	if err := consume.Run(ctx, cons, h.handle, settler, jetstream.PullMaxMessages(cfg.PullBatch)); err != nil {
+		return fmt.Errorf("consuming raw deliveries: %w", err)
+	}
+	log.Info().Msg("normalizer stopped")
+	return nil
+}
+
+// ConsumerConfig is the durable pull consumer every normalizer replica shares.
+func ConsumerConfig(cfg Config) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       provision.ConsumerNormalizer,
+		Description:   "Normalizes raw GitHub deliveries into canonical events.",
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    cfg.MaxDeliver,
+		FilterSubject: subject.RawAll,
+		MaxAckPending: cfg.MaxAckPending,
+	}
+}

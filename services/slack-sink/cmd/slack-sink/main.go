@@ -1,0 +1,56 @@
+// Command slack-sink posts ghnotify's canonical events to Slack according
+// to a routes file.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	sink "github.com/ghnotify/ghnotify/services/slack-sink"
+	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/logging"
+	"github.com/ghnotify/ghnotify/shared/natsconn"
+)
+
+func main() {
+	routesFlag := flag.String("routes", "", "routes file (overrides GHNOTIFY_ROUTES)")
+	flag.Parse()
+	e := config.NewEnv(os.LookupEnv)
+	cfg := sink.ConfigFromEnv(e)
+	natsCfg := natsconn.FromEnv(e)
+	logCfg := logging.Config{Level: e.String("GHNOTIFY_LOG_LEVEL", "info"), Format: e.String("GHNOTIFY_LOG_FORMAT", "json")}
+	if *routesFlag != "" {
+		cfg.RoutesFile = *routesFlag
+	}
+	cfg.Console = os.Stdout
+	err := e.Err()
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = run(ctx, cfg, natsCfg, logCfg)
+		stop()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "slack-sink:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg sink.Config, natsCfg natsconn.Config, logCfg logging.Config) error {
+	log, err := logging.New(os.Stderr, logCfg)
+	if err != nil {
+		return err
+	}
+	nc, err := natsconn.Connect("ghnotify-slack-sink", natsCfg, log)
+	if err != nil {
+		return err
+	}
+	runErr := sink.Run(ctx, cfg, nc, log)
+	if err := nc.Drain(); err != nil && runErr == nil {
+		return fmt.Errorf("draining nats connection: %w", err)
+	}
+	return runErr
+}

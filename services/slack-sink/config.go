@@ -1,0 +1,161 @@
+// Package sink is ghnotify's Slack sink: it consumes canonical events from
+// the GHNOTIFY_EVENTS stream, routes each through the routes file, and
+// posts it to every destination it matched, at most once per destination,
+// through one rate-limited queue per destination.
+package sink
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is the Slack sink's configuration.
+type Config struct {
+	// RoutesFile is the routes file (GHNOTIFY_ROUTES); empty means the
+	// default routes (see Run).
+	RoutesFile string
+	// WebhookURL is the incoming webhook of the default route (SLACK_WEBHOOK_URL).
+	WebhookURL config.Secret
+	// BotToken is the token of channel destinations that name none (SLACK_BOT_TOKEN).
+	BotToken config.Secret
+	// SlackAPIURL is Slack's Web API base (SLACK_API_URL).
+	SlackAPIURL string
+	// Console receives console notifications when there is neither a
+	// routes file nor a webhook URL.
+	Console io.Writer
+	// Provision sizes the streams and buckets.
+	Provision provision.Config
+	// HTTPTimeout bounds one request to Slack (SLACK_HTTP_TIMEOUT).
+	HTTPTimeout time.Duration
+	// RatePerMinute and Burst are the default rate limit of a destination
+	// (GHNOTIFY_SLACK_RATE_PER_MINUTE, GHNOTIFY_SLACK_BURST).
+	RatePerMinute int
+	Burst         int
+	// MaxInFlight bounds the events being posted at once (GHNOTIFY_SINK_MAX_IN_FLIGHT).
+	MaxInFlight int
+	// PostAttempts is how often one delivery of an event tries a
+	// destination before handing the event back to JetStream for a later
+	// redelivery (GHNOTIFY_SINK_POST_ATTEMPTS).
+	PostAttempts int
+	// MaxDeliver is the consumer's MaxDeliver: after that many deliveries
+	// an event still failing is dead-lettered (GHNOTIFY_SINK_MAX_DELIVER).
+	MaxDeliver int
+	// AckWait is the consumer's AckWait; in-flight events are kept alive
+	// with InProgress meanwhile.
+	AckWait time.Duration
+	// ShutdownTimeout bounds finishing in-flight posts on shutdown
+	// (GHNOTIFY_SINK_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// Registerer receives the sink's metrics; nil means prometheus.DefaultRegisterer.
+	Registerer prometheus.Registerer
+	// Lookup resolves ${NAME} in the routes file; nil means os.LookupEnv.
+	Lookup config.Lookup
+	// Sleep waits between tries; nil means a timer. Tests shorten it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// WatchRoutes reloads the routes file when it changes on disk (in
+	// addition to SIGHUP) (GHNOTIFY_ROUTES_WATCH).
+	WatchRoutes bool
+}
+
+// Defaults returns the default configuration.
+func Defaults() Config {
+	return Config{
+		SlackAPIURL:     "https://slack.com/api/",
+		Provision:       provision.Defaults(),
+		HTTPTimeout:     10 * time.Second,
+		RatePerMinute:   60,
+		Burst:           3,
+		MaxInFlight:     32,
+		PostAttempts:    5,
+		MaxDeliver:      20,
+		AckWait:         time.Minute,
+		ShutdownTimeout: 20 * time.Second,
+		WatchRoutes:     true,
+	}
+}
+
+// ConfigFromEnv reads the sink's configuration. Console is left nil: the
+// caller sets it (main uses os.Stdout).
+func ConfigFromEnv(e *config.Env) Config {
+	d := Defaults()
+	c := Config{
+		RoutesFile:      e.String("GHNOTIFY_ROUTES", ""),
+		WebhookURL:      e.Secret("SLACK_WEBHOOK_URL", ""),
+		BotToken:        e.Secret("SLACK_BOT_TOKEN", ""),
+		SlackAPIURL:     e.String("SLACK_API_URL", d.SlackAPIURL),
+		Provision:       provision.FromEnv(e),
+		HTTPTimeout:     e.Duration("SLACK_HTTP_TIMEOUT", d.HTTPTimeout),
+		RatePerMinute:   e.Int("GHNOTIFY_SLACK_RATE_PER_MINUTE", d.RatePerMinute),
+		Burst:           e.Int("GHNOTIFY_SLACK_BURST", d.Burst),
+		MaxInFlight:     e.Int("GHNOTIFY_SINK_MAX_IN_FLIGHT", d.MaxInFlight),
+		PostAttempts:    e.Int("GHNOTIFY_SINK_POST_ATTEMPTS", d.PostAttempts),
+		MaxDeliver:      e.Int("GHNOTIFY_SINK_MAX_DELIVER", d.MaxDeliver),
+		AckWait:         d.AckWait,
+		ShutdownTimeout: e.Duration("GHNOTIFY_SINK_SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
+		WatchRoutes:     e.Bool("GHNOTIFY_ROUTES_WATCH", d.WatchRoutes),
+	}
+	for name, v := range map[string]int{"GHNOTIFY_SLACK_RATE_PER_MINUTE": c.RatePerMinute, "GHNOTIFY_SLACK_BURST": c.Burst, "GHNOTIFY_SINK_MAX_IN_FLIGHT": c.MaxInFlight, "GHNOTIFY_SINK_POST_ATTEMPTS": c.PostAttempts, "GHNOTIFY_SINK_MAX_DELIVER": c.MaxDeliver} {
+		if v < 1 {
+			e.Fail(fmt.Errorf("%s must be at least 1", name))
+		}
+	}
+	return c
+}
+
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if c.SlackAPIURL == "" {
+		c.SlackAPIURL = d.SlackAPIURL
+	}
+	if c.HTTPTimeout <= 0 {
+		c.HTTPTimeout = d.HTTPTimeout
+	}
+	if c.RatePerMinute <= 0 {
+		c.RatePerMinute = d.RatePerMinute
+	}
+	if c.Burst <= 0 {
+		c.Burst = d.Burst
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = d.MaxInFlight
+	}
+	if c.PostAttempts <= 0 {
+		c.PostAttempts = d.PostAttempts
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = d.MaxDeliver
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = d.AckWait
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.Console == nil {
+		c.Console = io.Discard
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.DefaultRegisterer
+	}
+	if c.Sleep == nil {
+		c.Sleep = sleep
+	}
+	return c
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,77 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slackapi"
+	"github.com/ghnotify/ghnotify/shared/event"
+)
+
+// consolePoster prints an event readably instead of posting it: what a
+// newcomer sees without any Slack configuration.
+type consolePoster struct {
+	mu *sync.Mutex
+	w  io.Writer
+	ev *event.Event
+}
+
+// Post writes the event's notification lines.
+func (c consolePoster) Post(_ context.Context, _ slackapi.Request) (slackapi.Response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := io.WriteString(c.w, ConsoleLines(c.ev)); err != nil {
+		return slackapi.Response{}, &slackapi.Error{Class: slackapi.Retryable, Reason: "writing to console: " + err.Error()}
+	}
+	return slackapi.Response{}, nil
+}
+
+// ConsoleLines renders an event as one or two readable lines: kind,
+// repository, target and title, URL and actor.
+func ConsoleLines(ev *event.Event) string {
+	d := &ev.Data
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s]", d.Kind)
+	if r := d.Repository; r != nil && r.FullName != "" {
+		fmt.Fprintf(&b, " %s", r.FullName)
+	}
+	url := ""
+	if t := d.Target; t != nil {
+		if t.Number > 0 {
+			fmt.Fprintf(&b, " #%d", t.Number)
+		}
+		if t.Title != "" {
+			fmt.Fprintf(&b, " %q", t.Title)
+		}
+		url = t.URL
+	}
+	if url == "" && d.Details != nil {
+		url = d.Details.CompareURL
+	}
+	if url == "" && d.Repository != nil {
+		url = d.Repository.URL
+	}
+	if d.Actor.Login != "" {
+		fmt.Fprintf(&b, " by @%s", d.Actor.Login)
+	}
+	b.WriteString("\n")
+	if url != "" {
+		fmt.Fprintf(&b, "    %s\n", url)
+	}
+	return b.String()
+}
+
+func (s *sink) poster(d *routes.Destination, ev *event.Event) slackapi.Poster {
+	switch d.Kind {
+	case routes.Console:
+		return consolePoster{mu: &s.console, w: s.cfg.Console, ev: ev}
+	case routes.Channel:
+		return &slackapi.BotClient{HTTP: s.httpc, APIURL: s.cfg.SlackAPIURL, Token: d.Token, Channel: d.Channel}
+	default:
+		return &slackapi.WebhookClient{HTTP: s.httpc, URL: d.WebhookURL}
+	}
+}

@@ -1,0 +1,52 @@
+package routes
+
+import "github.com/ghnotify/ghnotify/shared/config"
+
+// CoreKinds are the kinds the default webhook route sends: issues opened,
+// pull requests opened, merged, closed and review requested, stars and forks.
+var CoreKinds = []string{
+	"issues.opened",
+	"pull_request.opened",
+	"pull_request.merged",
+	"pull_request.closed",
+	"pull_request.review_requested",
+	"star.created",
+	"fork.created",
+}
+
+// defaultWebhookFile is the routes file used when there is none and
+// SLACK_WEBHOOK_URL is set.
+const defaultWebhookFile = `destinations:
+  slack:
+    webhook: ${SLACK_WEBHOOK_URL}
+routes:
+  - name: core
+    match:
+      kind: [issues.opened, pull_request.opened, pull_request.merged, pull_request.closed, pull_request.review_requested, star.created, fork.created]
+    to: slack
+`
+
+// defaultConsoleFile is the routes file used when there is neither a
+// routes file nor SLACK_WEBHOOK_URL: every event is printed.
+const defaultConsoleFile = `destinations:
+  console:
+    console: true
+default: console
+`
+
+// DefaultWebhook returns the table that sends the core kinds to one
+// incoming webhook.
+func DefaultWebhook(url config.Secret, opts Options) (*Table, error) {
+	opts.Lookup = func(name string) (string, bool) {
+		if name == "SLACK_WEBHOOK_URL" {
+			return url.Reveal(), url.IsSet()
+		}
+		return "", false
+	}
+	return Parse("(default: SLACK_WEBHOOK_URL)", []byte(defaultWebhookFile), opts)
+}
+
+// DefaultConsole returns the table that prints every event to the console.
+func DefaultConsole() (*Table, error) {
+	return Parse("(default: console)", []byte(defaultConsoleFile), Options{Lookup: func(string) (string, bool) { return "", false }})
+}

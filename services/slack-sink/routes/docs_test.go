@@ -1,0 +1,167 @@
+package routes
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ghnotify/ghnotify/shared/event"
+)
+
+// repoRoot walks up to the directory holding go.work.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("no go.work above the test directory")
+		}
+		dir = parent
+	}
+}
+
+var (
+	yamlBlockRE = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	expectRE    = regexp.MustCompile(`<!-- expect (.*?) => (.*?) -->`)
+)
+
+func docsOptions() Options {
+	return Options{
+		Lookup:       func(name string) (string, bool) { return "https://hooks.example/" + name, true },
+		DefaultToken: "xoxb-docs",
+	}
+}
+
+// docEvent builds the event an expect comment describes.
+func docEvent(t *testing.T, attrs string) *event.Event {
+	e := ev("issues.opened")
+	e.Data.Target.Draft = nil
+	e.Data.Target.Labels = nil
+	for _, kv := range strings.Fields(attrs) {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "kind":
+			e.Data.Kind = v
+			e.Data.Event, _, _ = strings.Cut(v, ".")
+		case "repo":
+			owner, name, _ := strings.Cut(v, "/")
+			e.Data.Repository = &event.Repository{Owner: owner, Name: name, FullName: v}
+		case "actor":
+			e.Data.Actor.Login = v
+		case "bot":
+			e.Data.Actor.Bot = v == "true"
+		case "draft":
+			e.Data.Target.Draft = boolp(v == "true")
+		case "labels":
+			e.Data.Target.Labels = strings.Split(v, ",")
+		case "base":
+			e.Data.Target.BaseBranch = v
+		case "title":
+			e.Data.Target.Title = strings.ReplaceAll(v, "_", " ")
+		case "branch":
+			e.Data.Details = orDetails(e.Data.Details)
+			e.Data.Details.Ref = "refs/heads/" + v
+		case "paths":
+			e.Data.Details = orDetails(e.Data.Details)
+			e.Data.Details.ChangedPaths = strings.Split(v, ",")
+		default:
+			t.Fatalf("unknown expect attribute %q", k)
+		}
+	}
+	return e
+}
+
+func orDetails(d *event.Details) *event.Details {
+	if d == nil {
+		return &event.Details{}
+	}
+	return d
+}
+
+// outcome renders a decision the way expect comments write it.
+func outcome(d Decision) string {
+	if len(d.Targets) == 0 {
+		if len(d.Skips) == 1 {
+			s := d.Skips[0]
+			switch {
+			case strings.HasPrefix(s.Reason, "dropped by route "):
+				return "drop:" + s.Route
+			case s.Destination != "":
+				return "filtered:" + s.Destination
+			}
+		}
+		return "none"
+	}
+	var names []string
+	thread := false
+	for _, tg := range d.Targets {
+		names = append(names, tg.Destination.Name)
+		thread = thread || tg.Thread
+	}
+	out := strings.Join(names, ",")
+	if thread {
+		out += " thread"
+	}
+	return out
+}
+
+// TestRoutingDocExamples loads every YAML example of docs/routing.md and
+// checks the expect comments that follow it.
+func TestRoutingDocExamples(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "routing.md"))
+	if err != nil {
+		t.Fatalf("reading docs/routing.md: %v", err)
+	}
+	text := string(doc)
+	blocks := yamlBlockRE.FindAllStringSubmatchIndex(text, -1)
+	if len(blocks) < 4 {
+		t.Fatalf("found %d yaml examples in docs/routing.md", len(blocks))
+	}
+	for i, b := range blocks {
+		src := text[b[2]:b[3]]
+		end := len(text)
+		if i+1 < len(blocks) {
+			end = blocks[i+1][0]
+		}
+		line := strings.Count(text[:b[0]], "\n") + 1
+		tb, err := Parse(fmt.Sprintf("docs/routing.md example on line %d", line), []byte(src), docsOptions())
+		if err != nil {
+			t.Errorf("example %d: %v", i+1, err)
+			continue
+		}
+		expects := expectRE.FindAllStringSubmatch(text[b[1]:end], -1)
+		if len(expects) == 0 {
+			t.Errorf("example on line %d has no expect comment", line)
+		}
+		for _, x := range expects {
+			got := outcome(tb.Decide(NewFacts(docEvent(t, x[1]))))
+			if got != x[2] {
+				t.Errorf("example on line %d: %s => %s, want %s", line, x[1], got, x[2])
+			}
+		}
+	}
+}
+
+// TestExampleRoutesFile loads examples/routes.yaml.
+func TestExampleRoutesFile(t *testing.T) {
+	tb, err := Load(filepath.Join(repoRoot(t), "examples", "routes.yaml"), docsOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tb.Routes) == 0 {
+		t.Fatal("examples/routes.yaml has no routes")
+	}
+	if got := outcome(tb.Decide(NewFacts(docEvent(t, "kind=pull_request.opened bot=true")))); got != "drop:bots" {
+		t.Errorf("bot pull request => %s, want drop:bots", got)
+	}
+}

@@ -1,0 +1,182 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slackapi"
+	"github.com/ghnotify/ghnotify/shared/consume"
+	"github.com/ghnotify/ghnotify/shared/deadletter"
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/ghnotify/ghnotify/shared/subject"
+	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// LoadRoutes returns the routing table cfg describes: the routes file if
+// set; otherwise a route sending the core kinds to SLACK_WEBHOOK_URL; and
+// without that a console destination printing every event.
+func LoadRoutes(cfg Config) (*routes.Table, error) {
+	opts := routes.Options{Lookup: cfg.Lookup, DefaultToken: cfg.BotToken, Burst: cfg.Burst}
+	if cfg.RatePerMinute > 0 {
+		opts.Rate = float64(cfg.RatePerMinute) / 60
+	}
+	switch {
+	case cfg.RoutesFile != "":
+		return routes.Load(cfg.RoutesFile, opts)
+	case cfg.WebhookURL.IsSet():
+		return routes.DefaultWebhook(cfg.WebhookURL, opts)
+	default:
+		return routes.DefaultConsole()
+	}
+}
+
+// Run consumes canonical events until ctx ends. It refuses to start when
+// the routes file is invalid, provisions JetStream, then posts each event
+// to its destinations; on shutdown it stops pulling, finishes in-flight
+// posts (bounded by ShutdownTimeout) and drains the consumer.
+func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) error {
+	cfg = cfg.withDefaults()
+	table, err := LoadRoutes(cfg)
+	if err != nil {
+		return err
+	}
+	for _, w := range table.Warnings {
+		log.Warn().Msg(w)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("creating jetstream context: %w", err)
+	}
+	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
+		return err
+	}
+	kvs := map[string]jetstream.KeyValue{}
+	for _, b := range []string{provision.BucketSent, provision.BucketThreads, provision.BucketTrace} {
+		kv, err := js.KeyValue(ctx, b)
+		if err != nil {
+			return fmt.Errorf("opening bucket %s: %w", b, err)
+		}
+		kvs[b] = kv
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, provision.StreamEvents, jetstream.ConsumerConfig{
+		Durable:       provision.ConsumerSlackSink,
+		Description:   "Slack sink: posts canonical events to Slack.",
+		FilterSubject: subject.EventAll,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    cfg.MaxDeliver,
+		MaxAckPending: cfg.MaxInFlight * 2,
+	})
+	if err != nil {
+		return fmt.Errorf("creating consumer %s: %w", provision.ConsumerSlackSink, err)
+	}
+
+	work, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	dlq := &deadletter.Publisher{JS: js}
+	s := &sink{
+		cfg: cfg, log: log, sent: kvs[provision.BucketSent], threads: kvs[provision.BucketThreads],
+		trace: &trace.Store{KV: kvs[provision.BucketTrace]}, dlq: dlq,
+		settler: &consume.Settler{Stage: trace.StageSink, DLQ: dlq, MaxDeliver: cfg.MaxDeliver, Log: log},
+		metrics: newMetrics(cfg.Registerer), httpc: slackapi.NewHTTPClient(cfg.HTTPTimeout),
+		work: work, abort: abort, slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
+	}
+	s.table.Store(table)
+	go s.watchRoutes(ctx)
+
+	cc, err := cons.Consume(s.onMsg, jetstream.PullMaxMessages(cfg.MaxInFlight))
+	if err != nil {
+		return fmt.Errorf("starting consumer: %w", err)
+	}
+	log.Info().Str("routes", table.File).Int("routes_count", len(table.Routes)).Strs("destinations", table.DestinationNames()).Msg("slack sink consuming")
+	<-ctx.Done()
+
+	cc.Drain()
+	done := make(chan struct{})
+	go func() {
+		<-cc.Closed()
+		s.pending.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(cfg.ShutdownTimeout):
+		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("in-flight posts did not finish; they will be redelivered")
+		abort()
+		<-done
+	}
+	abort()
+	s.qwg.Wait()
+	log.Info().Msg("slack sink stopped")
+	return nil
+}
+
+// watchRoutes reloads the routes file on SIGHUP and, when enabled, when
+// the file changes, keeping the old rules when the new file is invalid.
+func (s *sink) watchRoutes(ctx context.Context) {
+	if s.cfg.RoutesFile == "" {
+		return
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var changed <-chan fsnotify.Event
+	var watchErrs <-chan error
+	if s.cfg.WatchRoutes {
+		w, err := fsnotify.NewWatcher()
+		if err == nil {
+			defer w.Close()
+			// Watch the directory: editors replace files by renaming.
+			if err = w.Add(filepath.Dir(s.cfg.RoutesFile)); err == nil {
+				changed, watchErrs = w.Events, w.Errors
+			}
+		}
+		if err != nil {
+			s.log.Warn().Err(err).Msg("watching the routes file failed; reload with SIGHUP")
+		}
+	}
+	base := filepath.Clean(s.cfg.RoutesFile)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			s.reload("SIGHUP")
+		case ev := <-changed:
+			if filepath.Clean(ev.Name) == base && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
+				s.reload("file changed")
+			}
+		case err := <-watchErrs:
+			s.log.Warn().Err(err).Msg("routes file watcher error")
+		}
+	}
+}
+
+// reload loads the routes file again; an invalid file leaves the rules as they were.
+func (s *sink) reload(why string) {
+	t, err := LoadRoutes(s.cfg)
+	if err != nil {
+		var le *routes.LoadError
+		if errors.As(err, &le) || errors.Is(err, os.ErrNotExist) {
+			s.log.Error().Err(err).Str("trigger", why).Msg("routes file invalid; keeping the previous rules")
+			return
+		}
+		s.log.Error().Err(err).Str("trigger", why).Msg("reloading routes failed; keeping the previous rules")
+		return
+	}
+	s.table.Store(t)
+	s.applyRates(t)
+	s.log.Info().Str("trigger", why).Int("routes_count", len(t.Routes)).Msg("routes reloaded")
+}
