@@ -146,6 +146,9 @@ func (d *Deduper) Remember(ctx context.Context, event, deliveryID, sha256hex str
 		select {
 		case d.pending <- pk:
 		case <-ctx.Done():
+			// Nobody will settle this write: stop lookups waiting for it.
+			d.inflight.CompareAndDelete(k, pk.done)
+			close(pk.done)
 			return fmt.Errorf("queueing dedupe key check: %w", ctx.Err())
 		}
 	}

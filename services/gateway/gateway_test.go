@@ -429,8 +429,8 @@ func TestLargeBodyOffloaded(t *testing.T) {
 func TestSlowClientCutOff(t *testing.T) {
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, func(c *Config) {
-		c.ReadHeaderTimeout = 2 * time.Second
-		c.ReadTimeout = 2 * time.Second
+		c.ReadHeaderTimeout = 3 * time.Second
+		c.ReadTimeout = 3 * time.Second
 	})
 	addr := strings.TrimPrefix(g.url, "http://")
 	for _, slowPart := range []string{"headers", "body"} {

@@ -14,6 +14,9 @@ import (
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/logging"
 	"github.com/ghnotify/ghnotify/shared/natsconn"
+
+	// The image is FROM scratch: these CA roots let it verify Slack's HTTPS.
+	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 func main() {
