@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,6 +64,22 @@ func TestBinaryRunSendAndRestart(t *testing.T) {
 	natstest.WaitFor(t, 30*time.Second, "the console notification on stdout", func() bool {
 		return strings.Contains(run.stdout.String(), "Launch countdown skips from 3 to 1")
 	})
+
+	// One /metrics shows the gateway's and the sink's metrics, Go's once.
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics answered %d:\n%s", resp.StatusCode, metrics)
+	}
+	for _, name := range []string{`ghnotify_gateway_requests_total{event="issues",outcome="stored"} 1`, `ghnotify_sink_events_total{outcome="routed"} 1`, "go_goroutines "} {
+		if !strings.Contains(string(metrics), name) {
+			t.Errorf("/metrics lacks %q", name)
+		}
+	}
 
 	// A delivery signed with another secret is refused and changes nothing.
 	bad := exec.Command(bin, "send", "--url", "http://"+httpAddr+"/webhooks/github", "--event", "issues", filepath.Join(root, "examples", "issues-opened.json"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net"
 	"os"
@@ -101,6 +102,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	if err := cfg.Gateway.Validate(); err != nil {
 		return err
 	}
+	// One /metrics for the whole process: the sink registers on the default
+	// registry, and the gateway serves it next to its own.
+	cfg.Gateway.MetricsGatherer = prometheus.DefaultGatherer
 	cfg.Gateway.OnListen = func(addr net.Addr) {
 		log.Info().Str("url", localURL(addr.String())).
 			Msg("ready: send a sample delivery with `ghnotify send examples/issues-opened.json`")
@@ -187,13 +191,13 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 		go func() { done <- result{name, fn(c)} }()
 	}
 	start("gateway", gatewayCtx, func(c context.Context) error {
-		return gateway.Run(c, cfg.Gateway, conns["gateway"].nc, log)
+		return gateway.Run(c, cfg.Gateway, conns["gateway"].nc, log.With().Str("service", "gateway").Logger())
 	})
 	start("normalizer", consumerCtx, func(c context.Context) error {
-		return normalizer.Run(c, cfg.Normalizer, conns["normalizer"].nc, log)
+		return normalizer.Run(c, cfg.Normalizer, conns["normalizer"].nc, log.With().Str("service", "normalizer").Logger())
 	})
 	start("slack-sink", consumerCtx, func(c context.Context) error {
-		return sink.Run(c, cfg.Sink, conns["slack-sink"].nc, log)
+		return sink.Run(c, cfg.Sink, conns["slack-sink"].nc, log.With().Str("service", "slack-sink").Logger())
 	})
 
 	var errs []error

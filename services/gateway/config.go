@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"net"
 	"os"
 	"strings"
@@ -67,6 +68,10 @@ type Config struct {
 	MaxHeaderBytes    int
 	// ShutdownTimeout bounds the graceful shutdown of the HTTP server.
 	ShutdownTimeout time.Duration
+	// MetricsGatherer, when set, adds its metrics to /metrics: `ghnotify run`
+	// passes the default registry, where the other services register, so one
+	// endpoint shows the whole process. Go and process metrics then come from it.
+	MetricsGatherer prometheus.Gatherer
 	// Provision sizes the streams and buckets; its DedupeHorizon is how long
 	// delivery ids and bodies are remembered.
 	Provision provision.Config

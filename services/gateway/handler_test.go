@@ -107,7 +107,7 @@ func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMetrics()
+	m := newMetrics(nil)
 	f := &fixture{store: &fakeStore{}, dedupe: &fakeDedupe{bodies: true}, traces: &fakeTraces{}}
 	wh := &webhookHandler{
 		allow:    allow,

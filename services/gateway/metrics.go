@@ -25,6 +25,7 @@ const (
 // metrics are the gateway's Prometheus metrics, in a registry of their own.
 type metrics struct {
 	reg                 *prometheus.Registry
+	gatherer            prometheus.Gatherer
 	requests            *prometheus.CounterVec
 	refusals            *prometheus.CounterVec
 	duplicates          *prometheus.CounterVec
@@ -36,7 +37,10 @@ type metrics struct {
 	traceFailures       prometheus.Counter
 }
 
-func newMetrics() *metrics {
+// newMetrics registers the gateway's metrics in a registry of their own;
+// /metrics serves them together with extra, when it is not nil, and with Go
+// and process metrics (taken from extra where it is set, so none repeats).
+func newMetrics(extra prometheus.Gatherer) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -79,8 +83,13 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.requests, m.refusals, m.duplicates, m.secretMatches, m.insecure,
-		m.requestSeconds, m.publishSeconds, m.dedupeWriteFailures, m.traceFailures,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.requestSeconds, m.publishSeconds, m.dedupeWriteFailures, m.traceFailures)
+	m.gatherer = m.reg
+	if extra != nil {
+		m.gatherer = prometheus.Gatherers{m.reg, extra}
+	} else {
+		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
 	return m
 }
 
@@ -89,5 +98,5 @@ func (m *metrics) matched(index int) {
 }
 
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
 }

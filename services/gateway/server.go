@@ -58,7 +58,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return err
 	}
 
-	m := newMetrics()
+	m := newMetrics(cfg.MetricsGatherer)
 	horizon := cfg.Provision.DedupeHorizon
 	if horizon <= 0 {
 		horizon = provision.Defaults().DedupeHorizon
