@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup co
 	case "send":
 		return sendCommand(ctx, rest, stdout, stderr, lookup)
 	case "routes":
-		return runRoutes(ctx, rest, stdout, stderr)
+		return runRoutes(ctx, rest, stdout, stderr, lookup)
 	case "version", "-version", "--version":
 		return printVersion(stdout)
 	case "help", "-h", "-help", "--help":

@@ -27,12 +27,15 @@ const routesUsage = `usage:
 `
 
 // runRoutes implements "ghnotify routes check" and "ghnotify routes test".
-func runRoutes(_ context.Context, args []string, stdout, stderr io.Writer) error {
+// lookup is the environment: it resolves ${NAME} in the routes file and
+// SLACK_BOT_TOKEN.
+func runRoutes(_ context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, routesUsage)
 		return errors.New("routes: missing subcommand (check or test)")
 	}
-	opts := routes.Options{Lookup: os.LookupEnv, DefaultToken: config.Secret(os.Getenv("SLACK_BOT_TOKEN")), Lenient: true}
+	env := config.NewEnv(lookup)
+	opts := routes.Options{Lookup: lookup, DefaultToken: env.Secret("SLACK_BOT_TOKEN", ""), Lenient: true}
 	switch args[0] {
 	case "check":
 		if len(args) != 2 {

@@ -32,14 +32,14 @@ routes:
 
 func TestRoutesCheck(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := runRoutes(context.Background(), []string{"check", writeFile(t, "ok.yaml", cliRoutes)}, &out, &errOut); err != nil {
+	if err := runRoutes(context.Background(), []string{"check", writeFile(t, "ok.yaml", cliRoutes)}, &out, &errOut, envOf(nil)); err != nil {
 		t.Fatalf("check of a valid file: %v", err)
 	}
 	if !strings.Contains(out.String(), "ok (1 destinations, 2 routes)") {
 		t.Errorf("output %q", out.String())
 	}
 	bad := writeFile(t, "bad.yaml", "destinations:\n  console: {console: true}\nroutes:\n  - {name: r, to: nowhere}\n")
-	err := runRoutes(context.Background(), []string{"check", bad}, &out, &errOut)
+	err := runRoutes(context.Background(), []string{"check", bad}, &out, &errOut, envOf(nil))
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4:") || !strings.Contains(err.Error(), `"nowhere" is not defined`) {
 		t.Errorf("check of an invalid file: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestRoutesTest(t *testing.T) {
 "repository":{"name":"w","full_name":"acme/w","owner":{"login":"acme"},"html_url":"https://github.com/acme/w"},"sender":{"login":"mona","type":"User"}}`
 	var out, errOut bytes.Buffer
 	args := []string{"test", "--routes", writeFile(t, "r.yaml", cliRoutes), "--event", "issues", writeFile(t, "p.json", payload)}
-	if err := runRoutes(context.Background(), args, &out, &errOut); err != nil {
+	if err := runRoutes(context.Background(), args, &out, &errOut, envOf(nil)); err != nil {
 		t.Fatalf("routes test: %v (%s)", err, errOut.String())
 	}
 	var reports []routeTestReport
@@ -69,5 +69,50 @@ func TestRoutesTest(t *testing.T) {
 	}
 	if msg := string(r.Messages["console"]); !strings.Contains(msg, "&lt;!channel&gt;") || strings.Contains(msg, "<!channel>") {
 		t.Errorf("message not escaped: %s", msg)
+	}
+}
+
+// TestRoutesCheckUsesTheGivenEnvironment checks that ${NAME} and
+// SLACK_BOT_TOKEN come from the lookup the command was given, and that the
+// resolved secrets appear in neither the output nor the errors.
+func TestRoutesCheckUsesTheGivenEnvironment(t *testing.T) {
+	const hook = "https://hooks.slack.example/services/T0/B0/hook-secret-value"
+	file := writeFile(t, "env.yaml", "destinations:\n  hook: {webhook: \"${TEAM_HOOK}\"}\n  chan: {channel: C1}\nroutes:\n  - {name: a, to: hook}\n  - {name: b, to: chan}\n")
+	tests := []struct {
+		name     string
+		env      map[string]string
+		warnings []string
+	}{
+		{"everything set", map[string]string{"TEAM_HOOK": hook, "SLACK_BOT_TOKEN": "xoxb-token-secret"}, nil},
+		{"nothing set", nil, []string{"TEAM_HOOK is not set", "SLACK_BOT_TOKEN is not set"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("TEAM_HOOK", "https://hooks.slack.example/from-the-process-environment")
+			var out, errOut bytes.Buffer
+			if err := runRoutes(context.Background(), []string{"check", file}, &out, &errOut, envOf(tc.env)); err != nil {
+				t.Fatalf("check: %v", err)
+			}
+			if got := strings.Count(errOut.String(), "warning:"); got != len(tc.warnings) {
+				t.Errorf("%d warnings, want %d:\n%s", got, len(tc.warnings), errOut.String())
+			}
+			for _, w := range tc.warnings {
+				if !strings.Contains(errOut.String(), w) {
+					t.Errorf("warnings lack %q:\n%s", w, errOut.String())
+				}
+			}
+			all := out.String() + errOut.String()
+			for _, secret := range []string{"hook-secret-value", "xoxb-token-secret", "from-the-process-environment"} {
+				if strings.Contains(all, secret) {
+					t.Errorf("output shows %q:\n%s", secret, all)
+				}
+			}
+		})
+	}
+	bad := writeFile(t, "bad.yaml", "destinations:\n  hook: {webhook: \"${TEAM_HOOK}\"}\nroutes:\n  - {name: a, to: [hook, nowhere]}\n")
+	var out, errOut bytes.Buffer
+	err := runRoutes(context.Background(), []string{"check", bad}, &out, &errOut, envOf(map[string]string{"TEAM_HOOK": hook}))
+	if err == nil || strings.Contains(err.Error(), "hook-secret-value") || !strings.Contains(err.Error(), "bad.yaml:4:") {
+		t.Errorf("check of an invalid file: %v", err)
 	}
 }

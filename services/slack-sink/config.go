@@ -54,7 +54,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Registerer receives the sink's metrics; nil means prometheus.DefaultRegisterer.
 	Registerer prometheus.Registerer
-	// Lookup resolves ${NAME} in the routes file; nil means os.LookupEnv.
+	// Lookup resolves ${NAME} in the routes file. ConfigFromEnv sets it to
+	// the Env's own lookup; nil resolves no variable.
 	Lookup config.Lookup
 	// Sleep waits between tries; nil means a timer. Tests shorten it.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -99,6 +100,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		AckWait:         d.AckWait,
 		ShutdownTimeout: e.Duration("GHNOTIFY_SINK_SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 		WatchRoutes:     e.Bool("GHNOTIFY_ROUTES_WATCH", d.WatchRoutes),
+		Lookup:          envLookup(e),
 	}
 	for name, v := range map[string]int{"GHNOTIFY_SLACK_RATE_PER_MINUTE": c.RatePerMinute, "GHNOTIFY_SLACK_BURST": c.Burst, "GHNOTIFY_SINK_MAX_IN_FLIGHT": c.MaxInFlight, "GHNOTIFY_SINK_POST_ATTEMPTS": c.PostAttempts, "GHNOTIFY_SINK_MAX_DELIVER": c.MaxDeliver} {
 		if v < 1 {
@@ -106,6 +108,16 @@ func ConfigFromEnv(e *config.Env) Config {
 		}
 	}
 	return c
+}
+
+// envLookup resolves ${NAME} in the routes file through e, so the routes
+// file sees the same environment as the rest of the configuration. An
+// empty value counts as unset.
+func envLookup(e *config.Env) config.Lookup {
+	return func(name string) (string, bool) {
+		v := e.String(name, "")
+		return v, v != ""
+	}
 }
 
 func (c Config) withDefaults() Config {

@@ -60,11 +60,14 @@ type sink struct {
 
 // pendingMsg is one JetStream message waiting for its destinations.
 type pendingMsg struct {
-	s      *sink
-	msg    jetstream.Msg
-	mu     sync.Mutex
-	left   int
-	errs   []error
+	s    *sink
+	msg  jetstream.Msg
+	mu   sync.Mutex
+	left int
+	errs []error
+	// failed names the route and destination of each error in errs.
+	failed []routes.Target
+	ev     *event.Event
 	delay  time.Duration
 	stopKA chan struct{}
 }
@@ -77,13 +80,14 @@ type job struct {
 	target routes.Target
 }
 
-func (j *job) finish(err error) { j.p.done(err) }
+func (j *job) finish(err error) { j.p.done(j.target, err) }
 
 // done records one destination's result; the last one settles the message.
-func (p *pendingMsg) done(err error) {
+func (p *pendingMsg) done(tg routes.Target, err error) {
 	p.mu.Lock()
 	if err != nil {
 		p.errs = append(p.errs, err)
+		p.failed = append(p.failed, tg)
 		if d := retryDelay(err); d > p.delay {
 			p.delay = d
 		}
@@ -113,7 +117,14 @@ func (p *pendingMsg) done(err error) {
 	if p.delay > 0 {
 		err = consume.RetryAfter(err, p.delay)
 	}
-	s.settler.Settle(s.work, p.msg, err)
+	if s.settler.Settle(s.work, p.msg, err) == consume.DeadLettered {
+		// The event ran out of deliveries: the destinations that still
+		// failed get a trace record saying so.
+		for i, tg := range p.failed {
+			s.metrics.posts.WithLabelValues(tg.Route, tg.Destination.Name, "dead_lettered").Inc()
+			s.record(p.ev, tg.Destination.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: "gave up: " + p.errs[i].Error(), Route: tg.Route, Destination: tg.Destination.Name})
+		}
+	}
 }
 
 // retryDelayError carries the delay after which a failed destination is
@@ -187,7 +198,7 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 		return
 	}
 	s.metrics.events.WithLabelValues("routed").Inc()
-	p := &pendingMsg{s: s, msg: msg, left: len(dec.Targets), stopKA: make(chan struct{})}
+	p := &pendingMsg{s: s, msg: msg, ev: ev, left: len(dec.Targets), stopKA: make(chan struct{})}
 	go p.keepAlive(max(s.cfg.AckWait/3, 10*time.Millisecond))
 	rendered := message.Render(ev)
 	for _, tg := range dec.Targets {

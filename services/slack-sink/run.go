@@ -148,6 +148,7 @@ func (s *sink) watchRoutes(ctx context.Context) {
 		}
 	}
 	base := filepath.Clean(s.cfg.RoutesFile)
+	s.log.Info().Str("routes", s.cfg.RoutesFile).Bool("on_change", changed != nil).Msg("routes reload on SIGHUP armed")
 	for {
 		select {
 		case <-ctx.Done():

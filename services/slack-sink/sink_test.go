@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,10 @@ type fakeSlack struct {
 
 var titleRE = regexp.MustCompile(`event-\d+`)
 
+// stuckRetryAfter is the Retry-After of the stuck channel; the delivery
+// test holds every wait of that length until it lets go.
+const stuckRetryAfter = 30 * time.Second
+
 func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	var m struct{ Text string }
@@ -57,7 +62,10 @@ func (f *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.StatusOK:
 		_, _ = io.WriteString(w, "ok")
 	case http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", "30")
+		w.Header().Set("Retry-After", "1")
+		if strings.HasPrefix(r.URL.Path, "/stuck") {
+			w.Header().Set("Retry-After", strconv.Itoa(int(stuckRetryAfter/time.Second)))
+		}
 		w.WriteHeader(code)
 		_, _ = io.WriteString(w, "rate_limited")
 	case http.StatusGone:
@@ -174,8 +182,27 @@ func TestDeliveryUnderSlackFailures(t *testing.T) {
 		publish(t, ns.JS, testEvent("a", i), fmt.Sprintf("a%d", i))
 		publish(t, ns.JS, testEvent("b", i), fmt.Sprintf("b%d", i))
 	}
-	stop := startSink(t, testConfig(writeRoutes(t, deliveryRoutes), url), ns.NC)
-	defer stop()
+	cfg := testConfig(writeRoutes(t, deliveryRoutes), url)
+	// The stuck channel stays stuck until the end of the test: its
+	// Retry-After waits block, so a queue it shared with another
+	// destination would hold that one back for good.
+	held := make(chan struct{})
+	cfg.Sleep = func(ctx context.Context, d time.Duration) error {
+		if d == stuckRetryAfter {
+			select {
+			case <-held:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return sleep(ctx, min(d, 2*time.Millisecond))
+	}
+	stop := startSink(t, cfg, ns.NC)
+	var release sync.Once
+	defer func() {
+		release.Do(func() { close(held) })
+		stop()
+	}()
 
 	var want []string
 	for i := 1; i <= n; i++ {
@@ -189,6 +216,7 @@ func TestDeliveryUnderSlackFailures(t *testing.T) {
 	if got := fake.got("/stuck"); len(got) != 0 || fake.callCount("/stuck") == 0 {
 		t.Errorf("stuck channel: accepted %v after %d calls", got, fake.callCount("/stuck"))
 	}
+	release.Do(func() { close(held) })
 	for _, path := range []string{"/ok", "/flaky"} {
 		if got := fake.got(path); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("%s received %v, want each event once, in order: %v", path, got, want)
@@ -244,6 +272,12 @@ func TestRestartMidBatchPostsNothingTwice(t *testing.T) {
 	first := len(fake.got("/ok"))
 	if first >= n {
 		t.Skipf("the first sink finished the batch (%d posts) before it was stopped", first)
+	}
+	// Forget what the first sink acknowledged: the second one gets the
+	// whole batch again, as after a crash between the posts and their
+	// acks, and only the sent bucket stands between it and duplicates.
+	if err := ns.JS.DeleteConsumer(context.Background(), provision.StreamEvents, provision.ConsumerSlackSink); err != nil {
+		t.Fatal(err)
 	}
 	cfg.RatePerMinute, cfg.Burst = 60000, 50
 	cfg.Registerer = prometheus.NewRegistry()

@@ -12,6 +12,8 @@ const (
 	MaxSectionText     = 3000
 	MaxHeaderText      = 150
 	MaxContextElements = 10
+	MaxFields          = 10
+	MaxFieldText       = 2000
 	MaxFallbackText    = 3000
 )
 

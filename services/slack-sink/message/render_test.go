@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,14 +149,34 @@ func checkLimits(t *testing.T, m Message) {
 			if b.Text.Type != slack.PlainTextType || utf8.RuneCountInString(b.Text.Text) > MaxHeaderText {
 				t.Errorf("header %q breaks the limits", b.Text.Text)
 			}
+			if strings.TrimSpace(b.Text.Text) == "" {
+				t.Error("empty header")
+			}
 		case *slack.SectionBlock:
-			if utf8.RuneCountInString(b.Text.Text) > MaxSectionText {
-				t.Errorf("section of %d characters", utf8.RuneCountInString(b.Text.Text))
+			if b.Text != nil {
+				if n := utf8.RuneCountInString(b.Text.Text); n > MaxSectionText || strings.TrimSpace(b.Text.Text) == "" {
+					t.Errorf("section of %d characters", n)
+				}
+			}
+			if len(b.Fields) > MaxFields {
+				t.Errorf("%d fields", len(b.Fields))
+			}
+			for _, f := range b.Fields {
+				if n := utf8.RuneCountInString(f.Text); n > MaxFieldText {
+					t.Errorf("field of %d characters", n)
+				}
 			}
 		case *slack.ContextBlock:
 			if len(b.ContextElements.Elements) > MaxContextElements {
 				t.Errorf("%d context elements", len(b.ContextElements.Elements))
 			}
+			for _, el := range b.ContextElements.Elements {
+				if txt, ok := el.(*slack.TextBlockObject); ok && utf8.RuneCountInString(txt.Text) > MaxSectionText {
+					t.Errorf("context element of %d characters", utf8.RuneCountInString(txt.Text))
+				}
+			}
+		default:
+			t.Errorf("unexpected block %T", b)
 		}
 	}
 }
@@ -176,6 +197,80 @@ func TestLimits(t *testing.T) {
 			t.Errorf("%s: long text not cut with an ellipsis", ev.Data.Kind)
 		}
 	}
+}
+
+// giantEvent is an event of kind whose every text and list is far beyond
+// Slack's limits: text of n copies of s, lists of up to 100 items (TestLimits covers the block limit with thousands of commits).
+func giantEvent(kind, s string, n int) *event.Event {
+	long := strings.Repeat(s, n)
+	items := min(n, 100)
+	e := fuzzEvent(kind, long)
+	e.Data.Repository.DefaultBranch = "main"
+	e.Data.Details.Ref = "refs/heads/main"
+	many := func(prefix string) []string {
+		out := make([]string, items)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s-%d-%s", prefix, i, s)
+		}
+		return out
+	}
+	e.Data.Target.Labels = append(many("label"), long)
+	e.Data.Details.RequestedReviewers = append(many("reviewer"), long)
+	e.Data.Details.RequestedTeams = append(many("team"), long)
+	e.Data.Details.Commits = nil
+	for i := 0; i < items; i++ {
+		e.Data.Details.Commits = append(e.Data.Details.Commits, event.Commit{ID: fmt.Sprintf("%040d", i), Message: long, Author: long, URL: "https://github.com/c/" + long})
+	}
+	e.Data.Details.CommitCount = n
+	e.Data.Details.CompareURL = "https://github.com/" + long
+	e.Data.Target.URL = "https://github.com/" + long
+	e.Data.Actor.URL = "https://github.com/" + long
+	return e
+}
+
+// TestLimitsForGiantInputs renders every layout from giant titles, bodies,
+// label, reviewer and commit lists: the message stays within Slack's
+// limits and what was cut ends with an ellipsis.
+func TestLimitsForGiantInputs(t *testing.T) {
+	kinds := []string{"issues.opened", "issues.closed", "pull_request.opened", "pull_request.merged", "pull_request.review_requested",
+		"pull_request_review.submitted", "issue_comment.created", "push.pushed", "release.published", "workflow_run.completed",
+		"star.created", "fork.created", "watch.started", "pull_request.labeled", "deployment_status.created"}
+	inputs := []struct {
+		s string
+		n int
+	}{{"x", 10000}, {"<&>", 3000}, {"日本", 5000}, {"word ", 4000}, {"line\n", 3000}, {"🙂", 6000}, {"a", 1}}
+	layouts := map[string]bool{}
+	for _, k := range kinds {
+		for _, in := range inputs {
+			m := Render(giantEvent(k, in.s, in.n))
+			layouts[m.Layout] = true
+			checkLimits(t, m)
+			if in.n > 1 && !strings.Contains(allText(m), Ellipsis) {
+				t.Errorf("%s with %d × %q: nothing cut with an ellipsis", k, in.n, in.s)
+			}
+			if utf8.RuneCountInString(m.Text) > MaxFallbackText || m.Text == "" {
+				t.Errorf("%s: fallback text of %d characters", k, utf8.RuneCountInString(m.Text))
+			}
+		}
+	}
+	for name := range layoutFuncs {
+		if !layouts[name] {
+			t.Errorf("layout %s not exercised", name)
+		}
+	}
+}
+
+// FuzzLimits checks Slack's limits for any text repeated any number of times.
+func FuzzLimits(f *testing.F) {
+	f.Add("<!channel>", uint16(2000))
+	f.Add("\n", uint16(5000))
+	f.Add("", uint16(0))
+	kinds := []string{"issues.opened", "pull_request.review_requested", "push.pushed", "release.published", "pull_request.labeled"}
+	f.Fuzz(func(t *testing.T, s string, n uint16) {
+		for _, k := range kinds {
+			checkLimits(t, Render(giantEvent(k, s, int(n%3000))))
+		}
+	})
 }
 
 func TestFit(t *testing.T) {

@@ -48,5 +48,5 @@ func DefaultWebhook(url config.Secret, opts Options) (*Table, error) {
 
 // DefaultConsole returns the table that prints every event to the console.
 func DefaultConsole() (*Table, error) {
-	return Parse("(default: console)", []byte(defaultConsoleFile), Options{Lookup: func(string) (string, bool) { return "", false }})
+	return Parse("(default: console)", []byte(defaultConsoleFile), Options{Lookup: noVariables})
 }

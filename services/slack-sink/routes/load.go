@@ -18,7 +18,9 @@ import (
 
 // Options controls loading.
 type Options struct {
-	// Lookup resolves ${NAME} in destination fields; nil means os.LookupEnv.
+	// Lookup resolves ${NAME} in destination fields. The caller passes the
+	// environment (os.LookupEnv in main); nil resolves no variable, so every
+	// ${NAME} is reported as unset.
 	Lookup config.Lookup
 	// DefaultToken is the bot token of channel destinations that name none
 	// (SLACK_BOT_TOKEN).
@@ -69,7 +71,7 @@ func Load(file string, opts Options) (*Table, error) {
 // Parse validates a routes file's contents; file names it in errors.
 func Parse(file string, data []byte, opts Options) (*Table, error) {
 	if opts.Lookup == nil {
-		opts.Lookup = os.LookupEnv
+		opts.Lookup = noVariables
 	}
 	l := &loader{file: file, opts: opts}
 	f, err := parser.ParseBytes(data, 0)
@@ -394,6 +396,9 @@ func (l *loader) destination(e entry) *Destination {
 	}
 	return d
 }
+
+// noVariables is the Lookup of a load given none: no variable is set.
+func noVariables(string) (string, bool) { return "", false }
 
 var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 

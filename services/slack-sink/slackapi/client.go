@@ -51,6 +51,7 @@ const (
 	Permanent
 )
 
+// String names the class in metrics and logs.
 func (c Class) String() string {
 	switch c {
 	case RateLimited:
@@ -72,6 +73,8 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error returns the failure with Slack's reason and never the webhook URL
+// or the token.
 func (e *Error) Error() string {
 	if e.Status == 0 {
 		return "posting to slack: " + e.Reason
@@ -149,10 +152,14 @@ type apiAnswer struct {
 	TS    string `json:"ts"`
 }
 
-// retryableAPIErrors are ok:false codes worth another try.
+// rateLimitedAPIErrors are ok:false codes that mean "slow down": the post
+// is retried after Retry-After (1 s when Slack sends none).
+var rateLimitedAPIErrors = map[string]bool{"ratelimited": true, "rate_limited": true}
+
+// retryableAPIErrors are ok:false codes worth another try with backoff;
+// every other ok:false code is permanent.
 var retryableAPIErrors = map[string]bool{
-	"ratelimited": true, "rate_limited": true, "internal_error": true, "fatal_error": true,
-	"service_unavailable": true, "request_timeout": true,
+	"internal_error": true, "fatal_error": true, "service_unavailable": true, "request_timeout": true,
 }
 
 // Post sends the message to the client's channel.
@@ -183,7 +190,12 @@ func (c *BotClient) Post(ctx context.Context, r Request) (Response, error) {
 		return Response{TS: a.TS}, nil
 	}
 	e := &Error{Class: Permanent, Status: resp.StatusCode, Reason: a.Error}
-	if retryableAPIErrors[a.Error] {
+	switch {
+	case rateLimitedAPIErrors[a.Error]:
+		// Slack answers ratelimited with HTTP 200 as well as with 429.
+		e.Class = RateLimited
+		e.RetryAfter, _ = retryAfter(resp)
+	case retryableAPIErrors[a.Error]:
 		e.Class = Retryable
 		if d, ok := retryAfter(resp); ok {
 			e.Class, e.RetryAfter = RateLimited, d

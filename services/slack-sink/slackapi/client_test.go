@@ -36,11 +36,27 @@ func TestClassify(t *testing.T) {
 		{"api permanent", 200, "", `{"ok":false,"error":"invalid_blocks"}`, true, Permanent, "invalid_blocks", 0, ""},
 		{"api retryable", 200, "", `{"ok":false,"error":"internal_error"}`, true, Retryable, "internal_error", 0, ""},
 		{"api 429", 429, "3", `{"ok":false,"error":"ratelimited"}`, true, RateLimited, "ratelimited", 3 * time.Second, ""},
+		{"api 429 without retry-after", 429, "", `{"ok":false,"error":"ratelimited"}`, true, RateLimited, "ratelimited", time.Second, ""},
+		{"api ratelimited with 200", 200, "4", `{"ok":false,"error":"ratelimited"}`, true, RateLimited, "ratelimited", 4 * time.Second, ""},
+		{"api ratelimited with 200 without retry-after", 200, "", `{"ok":false,"error":"ratelimited"}`, true, RateLimited, "ratelimited", time.Second, ""},
+		{"api retryable with retry-after", 200, "2", `{"ok":false,"error":"service_unavailable"}`, true, RateLimited, "service_unavailable", 2 * time.Second, ""},
+		{"api channel not found", 200, "", `{"ok":false,"error":"channel_not_found"}`, true, Permanent, "channel_not_found", 0, ""},
+		{"api archived", 200, "", `{"ok":false,"error":"is_archived"}`, true, Permanent, "is_archived", 0, ""},
+		{"api unknown code", 200, "", `{"ok":false,"error":"something_new"}`, true, Permanent, "something_new", 0, ""},
+		{"api 503", 503, "", `{"ok":false,"error":"service_unavailable"}`, true, Retryable, "service_unavailable", 0, ""},
+		{"api unreadable answer", 200, "", `<html>`, true, Retryable, "unreadable answer", 0, ""},
+		{"api redirect not followed", 302, "", "", true, Permanent, "302", 0, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var gotAuth string
+			redirected := false
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/elsewhere" {
+					redirected = true
+					_, _ = w.Write([]byte(`{"ok":true}`))
+					return
+				}
 				gotAuth = r.Header.Get("Authorization")
 				if tc.status == 302 {
 					w.Header().Set("Location", "/elsewhere")
@@ -66,6 +82,9 @@ func TestClassify(t *testing.T) {
 				}
 				return
 			}
+			if redirected {
+				t.Error("the redirect was followed")
+			}
 			var se *Error
 			if !errors.As(err, &se) {
 				t.Fatalf("err = %v, want *Error", err)
@@ -90,3 +109,33 @@ func TestNetworkErrorHidesURL(t *testing.T) {
 }
 
 func secretOf(s string) config.Secret { return config.Secret(s) }
+
+// TestTimeout checks that a Slack that never answers fails the post as
+// retryable once the client's timeout passes, without showing the URL.
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	if NewHTTPClient(7*time.Second).Timeout != 7*time.Second {
+		t.Fatal("NewHTTPClient dropped its timeout")
+	}
+	for _, p := range []Poster{
+		&WebhookClient{HTTP: NewHTTPClient(50 * time.Millisecond), URL: secretOf(srv.URL + "/services/T/B/secretpart")},
+		&BotClient{HTTP: NewHTTPClient(50 * time.Millisecond), APIURL: srv.URL + "/api/", Token: "xoxb-secret", Channel: "C1"},
+	} {
+		_, err := p.Post(context.Background(), Request{})
+		var se *Error
+		if !errors.As(err, &se) || se.Class != Retryable || !strings.Contains(err.Error(), "Timeout") {
+			t.Errorf("%T: err = %v, want a retryable timeout", p, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "secretpart") || strings.Contains(err.Error(), "xoxb-secret") || strings.Contains(err.Error(), srv.URL)) {
+			t.Errorf("%T: secret or URL in error: %v", p, err)
+		}
+	}
+}
