@@ -191,3 +191,63 @@ func TestCorpus(t *testing.T) {
 		t.Errorf("corpus covered %d event types, want at least 60", len(eventTypes))
 	}
 }
+
+// awkwardNames are repository and organization names with every kind of
+// byte the subject encoding must escape.
+var awkwardNames = []struct{ owner, repo string }{
+	{"Acme", "socket.io"},
+	{"acme.corp", ".github"},
+	{"a*b>c d", "x%2Ey.Z\té"},
+}
+
+// TestCorpusSubjectsWithAwkwardNames renames the repository and
+// organization of every corpus payload to names that need escaping, and
+// checks that each subject is valid and decodes back to those names. The
+// corpus's own names need no escaping beyond lowercasing, so this is what
+// would catch a broken encoding.
+func TestCorpusSubjectsWithAwkwardNames(t *testing.T) {
+	dir := corpusDir(t)
+	for i, ent := range readIndex(t, dir) {
+		body, err := os.ReadFile(filepath.Join(dir, ent.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range awkwardNames {
+			var payload map[string]any
+			dec := json.NewDecoder(strings.NewReader(string(body)))
+			dec.UseNumber()
+			if err := dec.Decode(&payload); err != nil {
+				t.Fatalf("%s: %v", ent.file, err)
+			}
+			wantOwner, wantRepo := "", ""
+			if r, ok := payload["repository"].(map[string]any); ok {
+				r["name"], r["full_name"] = n.repo, n.owner+"/"+n.repo
+				if o, ok := r["owner"].(map[string]any); ok {
+					o["login"] = n.owner
+				}
+				wantOwner, wantRepo = n.owner, n.repo
+			} else if o, ok := payload["organization"].(map[string]any); ok {
+				o["login"] = n.owner
+				wantOwner = n.owner
+			}
+			renamed, err := json.Marshal(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := normalizeOne(t, delivery.Delivery{Event: ent.event, ID: fmt.Sprintf("awkward-%03d", i), Body: renamed})
+			subj := Subject(&ev)
+			if !subject.Valid(subj) {
+				t.Errorf("%s as %s/%s: subject %q is not valid", ent.file, n.owner, n.repo, subj)
+				continue
+			}
+			parts, err := subject.ParseEvent(subj)
+			if err != nil {
+				t.Errorf("%s as %s/%s: ParseEvent(%q): %v", ent.file, n.owner, n.repo, subj, err)
+				continue
+			}
+			if parts.Owner != strings.ToLower(wantOwner) || parts.Repo != strings.ToLower(wantRepo) {
+				t.Errorf("%s: subject %q decodes to %q/%q, want %q/%q", ent.file, subj, parts.Owner, parts.Repo, wantOwner, wantRepo)
+			}
+		}
+	}
+}

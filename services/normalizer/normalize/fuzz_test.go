@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,8 @@ func FuzzNormalize(f *testing.F) {
 	f.Add("status", []byte(`{"commit":{"commit":{"message":"`+strings.Repeat("é", 3000)+`"}}}`))
 	f.Add("issues", []byte(`[]`))
 	f.Add("push", []byte(`{"repository":{"full_name":"a/b","pushed_at":99999999999999999}}`))
+	f.Add("star", []byte(`{"action":"created","repository":{"full_name":"a b/c","html_url":"javascript:x"},"sender":{"login":"x","html_url":"https://ghe.example.com/x"}}`))
+	f.Add("check_run", []byte(`{"action":"rerequested","check_run":{"started_at":"2018-04-25 20:42:10","output":{"x_at":"2018-04-25 20:42:10"}}}`))
 	f.Fuzz(func(t *testing.T, name string, body []byte) {
 		evs, err := Normalize(delivery.Delivery{Event: name, ID: "fuzz", Body: body})
 		if err != nil {
@@ -47,6 +50,9 @@ func FuzzNormalize(f *testing.F) {
 			ev := &evs[i]
 			if err := ev.Validate(); err != nil {
 				t.Fatalf("invalid event: %v", err)
+			}
+			if u, err := url.Parse(ev.Source); err != nil || !u.IsAbs() || strings.ContainsAny(ev.Source, " \t\r\n") {
+				t.Fatalf("source %q is not an absolute URI", ev.Source)
 			}
 			if s := Subject(ev); !subject.Valid(s) {
 				t.Fatalf("invalid subject %q", s)

@@ -97,10 +97,12 @@ func build(d delivery.Delivery, body []byte, trim bool) (event.Event, error) {
 			// decoded the rest; the common fields are checked below.
 			needGeneric = true
 		default:
-			// A value go-github could not read (such as a timestamp in an
-			// older format) stopped its decoding part way: keep only the
-			// common fields.
-			useTyped, needGeneric = false, true
+			// A value go-github could not read stopped its decoding part
+			// way. Timestamps in GitHub's older "2006-01-02 15:04:05"
+			// format are the known case: rewrite them and decode again;
+			// failing that, keep only the common fields.
+			typed, useTyped = retryTimestamps(d.Event, body)
+			needGeneric = !useTyped
 		}
 		if useTyped && !b.common(typed) {
 			needGeneric = true
@@ -115,8 +117,60 @@ func build(d delivery.Delivery, body []byte, trim bool) (event.Event, error) {
 	}
 	if useTyped {
 		b.rich(typed)
+		b.supplement(body)
 	}
 	return b.event(), nil
+}
+
+// oldTimestamp is the layout of timestamps in some older GitHub payloads, in UTC.
+const oldTimestamp = "2006-01-02 15:04:05"
+
+// retryTimestamps rewrites the timestamps of body that are in the older
+// layout as RFC 3339 and decodes the result into a new go-github event. It
+// reports false when body has no such timestamp or still does not decode.
+func retryTimestamps(eventName string, body []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return nil, false
+	}
+	if !rewriteTimestamps(doc) {
+		return nil, false
+	}
+	fixed, err := json.Marshal(doc)
+	if err != nil {
+		return nil, false
+	}
+	typed := github.EventForType(eventName)
+	if typed == nil || json.Unmarshal(fixed, typed) != nil {
+		return nil, false
+	}
+	return typed, true
+}
+
+// rewriteTimestamps replaces, in place, every string member named *_at that
+// holds a timestamp in the older layout, and reports whether it found one.
+func rewriteTimestamps(v any) bool {
+	changed := false
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && strings.HasSuffix(k, "_at") {
+				if t, err := time.Parse(oldTimestamp, s); err == nil {
+					v[k] = t.Format(time.RFC3339)
+					changed = true
+				}
+				continue
+			}
+			changed = rewriteTimestamps(x) || changed
+		}
+	case []any:
+		for _, x := range v {
+			changed = rewriteTimestamps(x) || changed
+		}
+	}
+	return changed
 }
 
 // describe returns a short reason for a decoding error, without payload content.
@@ -260,25 +314,39 @@ func (b *builder) event() event.Event {
 	}
 }
 
-// source is the repository URL, else the organization URL, else GitHub.
+// source is the repository URL, else the organization URL, else one built
+// from the host of the actor's URL (GitHub Enterprise) or github.com. It is
+// always an absolute http(s) URL, escaped, so a valid CloudEvents source.
 func (b *builder) source() string {
-	if b.repo != nil && b.repo.URL != "" {
-		return b.repo.URL
+	if b.repo != nil {
+		if u, ok := webURL(b.repo.URL); ok {
+			return u.String()
+		}
 	}
-	if b.orgURL != "" {
-		return b.orgURL
+	if u, ok := webURL(b.orgURL); ok {
+		return u.String()
 	}
-	host := "https://github.com"
-	if u, err := url.Parse(b.actor.URL); err == nil && u.Scheme != "" && u.Host != "" {
-		host = u.Scheme + "://" + u.Host
+	base := &url.URL{Scheme: "https", Host: "github.com"}
+	if u, ok := webURL(b.actor.URL); ok {
+		base = &url.URL{Scheme: u.Scheme, Host: u.Host}
 	}
 	switch {
 	case b.repo != nil && b.repo.FullName != "":
-		return host + "/" + b.repo.FullName
+		owner, name, _ := strings.Cut(b.repo.FullName, "/")
+		return base.JoinPath(owner, name).String()
 	case b.org != "":
-		return host + "/" + b.org
+		return base.JoinPath(b.org).String()
 	}
-	return host
+	return base.String()
+}
+
+// webURL parses s as an absolute http or https URL with a host.
+func webURL(s string) (*url.URL, bool) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return nil, false
+	}
+	return u, true
 }
 
 func (b *builder) defaultSubject() string {

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -183,6 +184,15 @@ func TestNormalizeFields(t *testing.T) {
 			},
 		},
 		{
+			fixture: "pull_request.review_requested_team", kind: "pull_request.review_requested", subject: "Acme/api#7",
+			nats: "github.event.acme.api.pull_request.review_requested", time: at("2026-05-04T12:00:01Z"), source: "https://github.com/Acme/api",
+			check: func(t *testing.T, ev event.Event) {
+				if ev.Data.Details.RequestedReviewers != nil || !slices.Equal(ev.Data.Details.RequestedTeams, []string{"core"}) {
+					t.Errorf("details = %+v", ev.Data.Details)
+				}
+			},
+		},
+		{
 			fixture: "pull_request_review.submitted", kind: "pull_request_review.submitted", subject: "Acme/api#7",
 			nats: "github.event.acme.api.pull_request_review.submitted", time: at("2026-05-04T13:00:00Z"), source: "https://github.com/Acme/api",
 			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.ReviewState, "approved") },
@@ -285,6 +295,11 @@ func TestNormalizeFields(t *testing.T) {
 			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.Category, "Ideas") },
 		},
 		{
+			fixture: "discussion.labeled", kind: "discussion.labeled", subject: "Acme/api#15", nats: "github.event.acme.api.discussion.labeled",
+			time: at("2026-05-09T09:30:00Z"), source: "https://github.com/Acme/api",
+			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.Label, "roadmap") },
+		},
+		{
 			fixture: "discussion_comment.created", kind: "discussion_comment.created", subject: "Acme/api#15",
 			nats: "github.event.acme.api.discussion_comment.created", time: at("2026-05-09T10:00:00Z"), source: "https://github.com/Acme/api",
 			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.CommentBody, "A CLI, please") },
@@ -297,6 +312,11 @@ func TestNormalizeFields(t *testing.T) {
 					t.Errorf("member = %+v", ev.Data.Details)
 				}
 			},
+		},
+		{
+			fixture: "member.edited", kind: "member.edited", subject: "Acme/api", nats: "github.event.acme.api.member.edited",
+			time: received, source: "https://github.com/Acme/api", noTarget: true,
+			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.Permission, "maintain") },
 		},
 		{
 			fixture: "public", kind: "public.published", subject: "Acme/api", nats: "github.event.acme.api.public.published",
@@ -406,14 +426,20 @@ func TestNormalizeTolerates(t *testing.T) {
 	tests := []struct {
 		name, event, body, kind, repo string
 		wantTarget                    bool
+		when                          time.Time
 	}{
 		{
 			name: "nested value of an unexpected type", event: "discussion", kind: "discussion.answered", repo: "acme/api", wantTarget: true,
 			body: `{"action":"answered","discussion":{"number":3,"title":"Q","answer_chosen_by":{"login":"x"}},"repository":{"name":"api","full_name":"acme/api","owner":{"login":"acme"}},"sender":{"login":"x"}}`,
 		},
 		{
-			name: "timestamp in an older format", event: "check_run", kind: "check_run.rerequested", repo: "acme/api",
+			name: "timestamp in an older format", event: "check_run", kind: "check_run.rerequested", repo: "acme/api", wantTarget: true,
 			body: `{"action":"rerequested","check_run":{"id":1,"started_at":"2018-04-25 20:42:10"},"repository":{"name":"api","full_name":"acme/api","owner":{"login":"acme"}},"sender":{"login":"x"}}`,
+			when: at("2018-04-25T20:42:10Z"),
+		},
+		{
+			name: "timestamp go-github cannot read", event: "check_run", kind: "check_run.rerequested", repo: "acme/api",
+			body: `{"action":"rerequested","check_run":{"id":1,"started_at":"yesterday"},"repository":{"name":"api","full_name":"acme/api","owner":{"login":"acme"}},"sender":{"login":"x"}}`,
 		},
 		{
 			name: "no repository, no sender", event: "future_event", kind: "future_event.received",
@@ -436,8 +462,34 @@ func TestNormalizeTolerates(t *testing.T) {
 			if (ev.Data.Target != nil) != tt.wantTarget {
 				t.Errorf("target = %+v, want one: %v", ev.Data.Target, tt.wantTarget)
 			}
+			if want := cmp.Or(tt.when, received); !ev.Time.Equal(want) {
+				t.Errorf("time = %s, want %s", ev.Time, want)
+			}
 			if !subject.Valid(Subject(&ev)) {
 				t.Errorf("invalid subject %q", Subject(&ev))
+			}
+		})
+	}
+}
+
+// TestSource covers the CloudEvents source of payloads whose URLs are
+// missing or unusable: it is always an absolute, escaped URL.
+func TestSource(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"repository URL", `{"repository":{"full_name":"acme/api","html_url":"https://github.com/acme/api"}}`, "https://github.com/acme/api"},
+		{"organization URL", `{"organization":{"login":"acme","html_url":"https://github.com/acme"}}`, "https://github.com/acme"},
+		{"no URL, Enterprise actor", `{"repository":{"full_name":"acme/api"},"sender":{"login":"x","html_url":"https://ghe.example.com/x"}}`,
+			"https://ghe.example.com/acme/api"},
+		{"not a web URL", `{"repository":{"full_name":"acme/api","html_url":"javascript:alert(1)"}}`, "https://github.com/acme/api"},
+		{"URL with credentials", `{"repository":{"full_name":"acme/api","html_url":"https://u:p@github.com/acme/api"}}`, "https://github.com/acme/api"},
+		{"name needing escapes", `{"repository":{"full_name":"a b/c?d","html_url":"::"}}`, "https://github.com/a%20b/c%3Fd"},
+		{"nothing", `{}`, "https://github.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := normalizeOne(t, delivery.Delivery{Event: "future_event", ID: "d1", ReceivedAt: received, Body: []byte(tt.body)})
+			if ev.Source != tt.want {
+				t.Errorf("source = %q, want %q", ev.Source, tt.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,6 +103,9 @@ func (b *builder) rich(typed any) {
 		b.details.Member = e.GetMember().GetLogin()
 		if ch := e.GetChanges(); ch != nil {
 			b.details.Permission = ch.GetPermission().GetTo()
+			if b.details.Permission == "" {
+				b.details.Permission = ch.GetRoleName().GetTo()
+			}
 		}
 	case *github.PublicEvent:
 		// The common fields say it all: the repository became public.
@@ -116,6 +120,26 @@ func (b *builder) rich(typed any) {
 	case *github.PingEvent:
 		b.details.Zen = e.GetZen()
 		b.when = e.GetHook().GetCreatedAt().Time
+	}
+}
+
+// supplementFields holds the members of a payload that ghnotify uses and
+// go-github's event type lacks.
+type supplementFields struct {
+	Label *struct {
+		Name string `json:"name"`
+	} `json:"label"`
+}
+
+// supplement fills from body the fields go-github's type for the event
+// does not decode: the label of a labeled or unlabeled discussion.
+func (b *builder) supplement(body []byte) {
+	if b.d.Event != "discussion" {
+		return
+	}
+	var f supplementFields
+	if json.Unmarshal(body, &f) == nil && f.Label != nil {
+		b.details.Label = f.Label.Name
 	}
 }
 
