@@ -15,17 +15,16 @@ import (
 
 // Defaults of the gateway's settings.
 const (
-	DefaultAddr               = ":8080"
-	DefaultMaxBodyBytes       = 25 << 20
-	DefaultPublishTimeout     = 5 * time.Second
-	DefaultReadHeaderTimeout  = 5 * time.Second
-	DefaultReadTimeout        = 10 * time.Second
-	DefaultWriteTimeout       = 15 * time.Second
-	DefaultIdleTimeout        = 90 * time.Second
-	DefaultMaxHeaderBytes     = 64 << 10
-	DefaultShutdownTimeout    = 15 * time.Second
-	DefaultRetryAfter         = 5 * time.Second
-	DefaultDedupeRepairWindow = time.Hour
+	DefaultAddr              = ":8080"
+	DefaultMaxBodyBytes      = 25 << 20
+	DefaultPublishTimeout    = 5 * time.Second
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 15 * time.Second
+	DefaultIdleTimeout       = 90 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultShutdownTimeout   = 15 * time.Second
+	DefaultRetryAfter        = 5 * time.Second
 )
 
 // Config is everything the gateway needs to run.
@@ -53,9 +52,6 @@ type Config struct {
 	// DedupeBodies treats a body already stored under another delivery id
 	// as a duplicate.
 	DedupeBodies bool
-	// DedupeRepairWindow is how far back, at start, stored deliveries are
-	// checked for dedupe keys a stopped gateway did not write.
-	DedupeRepairWindow time.Duration
 	// AllowedCIDRs, when not empty, are the only client ranges admitted.
 	AllowedCIDRs []string
 	// TrustedProxies are the ranges whose X-Forwarded-For is believed.
@@ -86,7 +82,6 @@ func ConfigFromEnv(e *config.Env) Config {
 		PublishTimeout:        e.Duration("GHNOTIFY_PUBLISH_TIMEOUT", DefaultPublishTimeout),
 		RetryAfter:            e.Duration("GHNOTIFY_RETRY_AFTER", DefaultRetryAfter),
 		DedupeBodies:          e.Bool("GHNOTIFY_DEDUPE_BODIES", true),
-		DedupeRepairWindow:    e.Duration("GHNOTIFY_DEDUPE_REPAIR_WINDOW", DefaultDedupeRepairWindow),
 		AllowedCIDRs:          e.List("GHNOTIFY_ALLOWED_CIDRS", nil),
 		TrustedProxies:        e.List("GHNOTIFY_TRUSTED_PROXIES", nil),
 		ReadHeaderTimeout:     e.Duration("GHNOTIFY_HTTP_READ_HEADER_TIMEOUT", DefaultReadHeaderTimeout),
@@ -143,9 +138,6 @@ func (c Config) withDefaults() Config {
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = DefaultPublishTimeout
 	}
-	if c.DedupeRepairWindow == 0 {
-		c.DedupeRepairWindow = DefaultDedupeRepairWindow
-	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = DefaultRetryAfter
 	}
@@ -192,7 +184,6 @@ func (c Config) Validate() error {
 	}{
 		{"GHNOTIFY_PUBLISH_TIMEOUT", c.PublishTimeout},
 		{"GHNOTIFY_RETRY_AFTER", c.RetryAfter},
-		{"GHNOTIFY_DEDUPE_REPAIR_WINDOW", c.DedupeRepairWindow},
 		{"GHNOTIFY_HTTP_READ_HEADER_TIMEOUT", c.ReadHeaderTimeout},
 		{"GHNOTIFY_HTTP_READ_TIMEOUT", c.ReadTimeout},
 		{"GHNOTIFY_HTTP_WRITE_TIMEOUT", c.WriteTimeout},
@@ -209,6 +200,9 @@ func (c Config) Validate() error {
 	if c.WriteTimeout > 0 && c.WriteTimeout <= c.PublishTimeout {
 		errs = append(errs, errors.New("GHNOTIFY_HTTP_WRITE_TIMEOUT must be longer than GHNOTIFY_PUBLISH_TIMEOUT, or no answer could be written after a slow publish"))
 	}
+	if err := checkHorizon(c.Provision); err != nil {
+		errs = append(errs, err)
+	}
 	if _, err := NewAllowlist(c.AllowedCIDRs, c.TrustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("GHNOTIFY_ALLOWED_CIDRS or GHNOTIFY_TRUSTED_PROXIES: %w", err))
 	}
@@ -216,4 +210,22 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("invalid gateway configuration: %w", errors.Join(errs...))
+}
+
+// checkHorizon refuses a dedupe horizon longer than the raw stream keeps
+// deliveries: the dedupe index is rebuilt from the raw stream, so it cannot
+// remember a delivery the stream no longer holds.
+func checkHorizon(p provision.Config) error {
+	d := provision.Defaults()
+	horizon, rawAge := p.DedupeHorizon, p.RawMaxAge
+	if horizon <= 0 {
+		horizon = d.DedupeHorizon
+	}
+	if rawAge <= 0 {
+		rawAge = d.RawMaxAge
+	}
+	if horizon > rawAge {
+		return fmt.Errorf("GHNOTIFY_DEDUPE_HORIZON (%s) is longer than GHNOTIFY_RAW_MAX_AGE (%s): the gateway rebuilds its dedupe index from the raw stream, so raise GHNOTIFY_RAW_MAX_AGE or lower the horizon", horizon, rawAge)
+	}
+	return nil
 }

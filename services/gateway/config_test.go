@@ -70,6 +70,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bad cidr", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_ALLOWED_CIDRS": "10.0.0.0/99"}, "GHNOTIFY_ALLOWED_CIDRS"},
 		{"write timeout below publish timeout", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_HTTP_WRITE_TIMEOUT": "2s"}, "GHNOTIFY_HTTP_WRITE_TIMEOUT"},
 		{"negative body cap", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_MAX_BODY_BYTES": "-1"}, "GHNOTIFY_MAX_BODY_BYTES"},
+		{"horizon longer than raw retention", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_DEDUPE_HORIZON": "169h"}, "GHNOTIFY_RAW_MAX_AGE"},
+		{"raw retention shorter than default horizon", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_RAW_MAX_AGE": "48h"}, "GHNOTIFY_DEDUPE_HORIZON"},
+		{"horizon equal to raw retention", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_DEDUPE_HORIZON": "168h"}, ""},
+		{"longer horizon with longer retention", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_DEDUPE_HORIZON": "240h", "GHNOTIFY_RAW_MAX_AGE": "336h"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,112 +2,183 @@ package gateway
 
 import (
 	"context"
-	"sync/atomic"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/natstest"
-	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
 
-func TestDeduper(t *testing.T) {
-	ns := natstest.Start(t)
-	ctx := context.Background()
-	kv, err := ns.JS.KeyValue(ctx, provision.BucketDedupe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDeduper(ns.JS, kv, true, time.Hour, zerolog.Nop())
+// readyDeduper returns a Deduper whose (empty) index counts as complete.
+func readyDeduper(bodies bool) *Deduper {
+	d := NewDeduper(bodies, time.Hour, zerolog.Nop())
+	d.markReady()
+	return d
+}
 
-	// Before the index is complete every lookup reads the bucket.
-	if _, err := kv.Create(ctx, DeliveryKey("early"), []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	if d.Ready() {
-		t.Fatal("index ready before watching")
-	}
-	if r, err := d.Seen(ctx, "early", "00"); err != nil || r != ReasonDeliveryID {
-		t.Fatalf("Seen(early) before the index = %q, %v", r, err)
-	}
-
-	var failures atomic.Int64
-	d.onWriteFailure = func() { failures.Add(1) }
-	wctx, cancel := context.WithCancel(ctx)
-	stopSettle := make(chan struct{})
-	done := make(chan struct{}, 2)
-	go func() { d.Watch(wctx); done <- struct{}{} }()
-	go func() { d.Settle(stopSettle); done <- struct{}{} }()
-	t.Cleanup(func() { cancel(); close(stopSettle); <-done; <-done })
-	natstest.WaitFor(t, 10*time.Second, "the index to be complete", d.Ready)
-	if !d.idx.has(DeliveryKey("early")) {
-		t.Fatal("replayed key missing from the index")
-	}
-
-	// Remember writes both keys; remembering twice is not an error.
+func TestDeduperSeen(t *testing.T) {
 	sum := sha256hex("body")
-	for range 2 {
-		if err := d.Remember(ctx, "ping", "id/with spaces", sum, 7); err != nil {
-			t.Fatalf("Remember: %v", err)
-		}
+	tests := []struct {
+		name     string
+		bodies   bool
+		remember [][2]string // delivery id, body digest
+		id, sum  string
+		want     string
+	}{
+		{name: "unknown", bodies: true, id: "new", sum: sum, want: ""},
+		{name: "same id", bodies: true, remember: [][2]string{{"id/with spaces", sum}}, id: "id/with spaces", sum: "ff", want: ReasonDeliveryID},
+		{name: "same body, new id", bodies: true, remember: [][2]string{{"first", sum}}, id: "second", sum: sum, want: ReasonBody},
+		{name: "id wins over body", bodies: true, remember: [][2]string{{"first", sum}}, id: "first", sum: sum, want: ReasonDeliveryID},
+		{name: "same body with body dedupe off", bodies: false, remember: [][2]string{{"first", sum}}, id: "second", sum: sum, want: ""},
+		{name: "same id with body dedupe off", bodies: false, remember: [][2]string{{"first", sum}}, id: "first", sum: "ee", want: ReasonDeliveryID},
+		{name: "remembered twice", bodies: true, remember: [][2]string{{"a", sum}, {"a", sum}}, id: "b", sum: sum, want: ReasonBody},
+		{name: "other id and body", bodies: true, remember: [][2]string{{"a", sum}}, id: "b", sum: "ee", want: ""},
 	}
-	if r, _ := d.Seen(ctx, "id/with spaces", "ff"); r != ReasonDeliveryID {
-		t.Fatalf("Seen(remembered id) = %q", r)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := readyDeduper(tt.bodies)
+			for _, r := range tt.remember {
+				d.Remember(r[0], r[1])
+			}
+			got, err := d.Seen(context.Background(), tt.id, tt.sum)
+			if err != nil || got != tt.want {
+				t.Fatalf("Seen(%q, %q) = %q, %v; want %q", tt.id, tt.sum, got, err, tt.want)
+			}
+		})
 	}
-	if r, _ := d.Seen(ctx, "other", sum); r != ReasonBody {
-		t.Fatalf("Seen(remembered body) = %q", r)
-	}
-	if r, _ := d.Seen(ctx, "unknown", "ee"); r != "" {
-		t.Fatalf("Seen(unknown) = %q", r)
-	}
-	for _, key := range []string{DeliveryKey("id/with spaces"), BodyKey(sum)} {
-		if _, err := kv.Get(ctx, key); err != nil {
-			t.Fatalf("key %s not in the bucket: %v", key, err)
-		}
-	}
+}
 
-	// A key written by another gateway reaches the index through the watcher.
-	if _, err := kv.Create(ctx, BodyKey("abc"), []byte("x")); err != nil {
-		t.Fatal(err)
-	}
-	natstest.WaitFor(t, 10*time.Second, "the watcher to index a foreign key", func() bool { return d.idx.has(BodyKey("abc")) })
-	if r, _ := d.Seen(ctx, "x", "abc"); r != ReasonBody {
-		t.Fatalf("Seen(foreign body) = %q", r)
-	}
-
-	// A deleted key is forgotten, and can be remembered again.
-	if err := kv.Delete(ctx, BodyKey("abc")); err != nil {
-		t.Fatal(err)
-	}
-	natstest.WaitFor(t, 10*time.Second, "the watcher to drop a deleted key", func() bool { return !d.idx.has(BodyKey("abc")) })
-	if r, _ := d.Seen(ctx, "x", "abc"); r != "" {
-		t.Fatalf("Seen(deleted body) = %q", r)
-	}
-	if err := d.Remember(ctx, "ping", "x", "abc", 8); err != nil {
-		t.Fatalf("Remember over a deleted key: %v", err)
-	}
-	if r, _ := d.Seen(ctx, "y", "abc"); r != ReasonBody {
-		t.Fatalf("Seen(re-remembered body) = %q", r)
-	}
-
-	if n := failures.Load(); n != 0 {
-		t.Fatalf("%d key writes reported failed", n)
-	}
-
-	// Body dedupe off: bodies are neither checked nor written.
-	ids := NewDeduper(ns.JS, kv, false, time.Hour, zerolog.Nop())
-	if r, _ := ids.Seen(ctx, "z", sum); r != "" {
-		t.Fatalf("Seen with body dedupe off = %q", r)
+func TestDeduperNotReadyFails(t *testing.T) {
+	d := NewDeduper(true, time.Hour, zerolog.Nop())
+	d.Remember("known", "00")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if r, err := d.Seen(ctx, "known", "00"); !errors.Is(err, ErrIndexNotReady) || r != "" {
+		t.Fatalf("Seen before the index is ready = %q, %v; want ErrIndexNotReady", r, err)
 	}
 }
 
 func TestKeyIndexPrune(t *testing.T) {
 	x := newKeyIndex(time.Hour)
 	now := time.Unix(1_000_000, 0)
-	x.add("old", now.Add(-time.Hour-pruneMargin-time.Second))
+	x.add("old", now.Add(-time.Hour-time.Second))
 	x.add("recent", now.Add(-time.Hour))
+	x.add("renewed", now.Add(-2*time.Hour))
+	x.add("renewed", now.Add(-time.Minute))
+	x.add("renewed", now.Add(-3*time.Hour)) // an older copy read later keeps the newer time
 	x.prune(now)
-	if x.has("old") || !x.has("recent") || x.len() != 1 {
-		t.Fatalf("after prune: old=%v recent=%v len=%d", x.has("old"), x.has("recent"), x.len())
+	if x.has("old") || !x.has("recent") || !x.has("renewed") || x.len() != 2 {
+		t.Fatalf("after prune: old=%v recent=%v renewed=%v len=%d", x.has("old"), x.has("recent"), x.has("renewed"), x.len())
+	}
+}
+
+// publishDelivery stores a delivery in the raw stream directly, as another
+// gateway would, and returns its stream sequence.
+func publishDelivery(t *testing.T, js jetstream.JetStream, id, body string) uint64 {
+	t.Helper()
+	d := &delivery.Delivery{Event: "issues", ID: id, SHA256: sha256hex(body), ReceivedAt: time.Now(), Body: []byte(body)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ack, err := js.PublishMsg(ctx, d.Msg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack.Sequence
+}
+
+// follow runs d.Follow until the test ends.
+func follow(t *testing.T, d *Deduper, js jetstream.JetStream) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Follow(ctx, js); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// TestDeduperReplaysAndFollowsRawStream checks that a lookup made before the
+// index is rebuilt waits for it (answering from an empty index would say
+// "not seen"), and that deliveries stored later by someone else reach the
+// index.
+func TestDeduperReplaysAndFollowsRawStream(t *testing.T) {
+	ns := natstest.Start(t)
+	const n = 500
+	var last uint64
+	for i := range n {
+		last = publishDelivery(t, ns.JS, fmt.Sprintf("stored-%d", i), fmt.Sprintf(`{"n":%d}`, i))
+	}
+	lastID, lastBody := fmt.Sprintf("stored-%d", n-1), fmt.Sprintf(`{"n":%d}`, n-1)
+
+	d := NewDeduper(true, time.Hour, zerolog.Nop())
+	type answer struct {
+		reason string
+		err    error
+	}
+	answers := make(chan answer, 2)
+	go func() {
+		r, err := d.Seen(context.Background(), lastID, "ee")
+		answers <- answer{r, err}
+	}()
+	go func() {
+		r, err := d.Seen(context.Background(), "new-id", sha256hex(lastBody))
+		answers <- answer{r, err}
+	}()
+	if d.Ready() {
+		t.Fatal("index ready before following the stream")
+	}
+	follow(t, d, ns.JS)
+	want := map[string]bool{ReasonDeliveryID: true, ReasonBody: true}
+	for range 2 {
+		a := <-answers
+		if a.err != nil || !want[a.reason] {
+			t.Fatalf("lookup made during the replay = %q, %v", a.reason, a.err)
+		}
+		delete(want, a.reason)
+	}
+	if !d.Ready() || d.LastSequence() < last {
+		t.Fatalf("ready=%v at sequence %d, want at least %d", d.Ready(), d.LastSequence(), last)
+	}
+	if got := d.Len(); got != 2*n {
+		t.Fatalf("index holds %d keys, want %d", got, 2*n)
+	}
+
+	// Another gateway stores a delivery: it reaches the index.
+	seq := publishDelivery(t, ns.JS, "foreign", `{"foreign":true}`)
+	natstest.WaitFor(t, 10*time.Second, "the foreign delivery in the index", func() bool { return d.LastSequence() >= seq })
+	for _, c := range []struct{ id, sum, want string }{
+		{"foreign", "ee", ReasonDeliveryID},
+		{"other", sha256hex(`{"foreign":true}`), ReasonBody},
+		{"other", "ee", ""},
+	} {
+		if r, err := d.Seen(context.Background(), c.id, c.sum); err != nil || r != c.want {
+			t.Fatalf("Seen(%s, %s) = %q, %v; want %q", c.id, c.sum, r, err, c.want)
+		}
+	}
+}
+
+// TestDeduperIgnoresDeliveriesPastHorizon stores a delivery, then follows
+// the stream with a horizon shorter than its age: nothing is within the
+// horizon, so the index is ready at once and the delivery is forgotten.
+func TestDeduperIgnoresDeliveriesPastHorizon(t *testing.T) {
+	ns := natstest.Start(t)
+	publishDelivery(t, ns.JS, "old", `{"old":true}`)
+	d := NewDeduper(true, time.Nanosecond, zerolog.Nop())
+	follow(t, d, ns.JS)
+	natstest.WaitFor(t, 10*time.Second, "the index to be ready", d.Ready)
+	if r, err := d.Seen(context.Background(), "old", sha256hex(`{"old":true}`)); err != nil || r != "" {
+		t.Fatalf("Seen(delivery past the horizon) = %q, %v", r, err)
+	}
+}
+
+func TestDeduperEmptyStreamReady(t *testing.T) {
+	ns := natstest.Start(t)
+	d := NewDeduper(true, time.Hour, zerolog.Nop())
+	follow(t, d, ns.JS)
+	natstest.WaitFor(t, 10*time.Second, "the index of an empty stream to be ready", d.Ready)
+	if r, err := d.Seen(context.Background(), "x", "00"); err != nil || r != "" {
+		t.Fatalf("Seen on an empty stream = %q, %v", r, err)
 	}
 }

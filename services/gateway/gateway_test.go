@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -273,14 +274,25 @@ func TestDuplicatesStoredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := &trace.Store{KV: kv}
-	natstest.WaitFor(t, 10*time.Second, "trace records of the first delivery", func() bool {
-		recs, err := store.List(context.Background(), "first")
-		if err != nil || len(recs) != 2 {
-			return false
-		}
-		outcomes := recs[0].Outcome + "," + recs[1].Outcome
-		return outcomes == "stored,duplicate" || outcomes == "duplicate,stored"
+	// Only duplicates get a gateway trace record: the raw message is the
+	// record of a stored delivery.
+	natstest.WaitFor(t, 10*time.Second, "trace records of the duplicates", func() bool {
+		first, err1 := store.List(context.Background(), "first")
+		replayed, err2 := store.List(context.Background(), "replayed")
+		return err1 == nil && err2 == nil && len(first) == 1 && len(replayed) == 1
 	})
+	for id, reason := range map[string]string{"first": ReasonDeliveryID, "replayed": ReasonBody} {
+		recs, err := store.List(context.Background(), id)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("trace of %s: %v, %v", id, recs, err)
+		}
+		if r := recs[0]; r.Stage != trace.StageGateway || r.Outcome != trace.OutcomeDuplicate || r.Reason != reason {
+			t.Fatalf("trace of %s = %+v", id, r)
+		}
+	}
+	if recs, err := store.List(context.Background(), "second"); err != nil || len(recs) != 0 {
+		t.Fatalf("trace of a stored delivery: %v, %v; want none from the gateway", recs, err)
+	}
 }
 
 func keysOf(m map[string][]jetstream.Msg) []string {
@@ -380,18 +392,10 @@ func TestDedupeSurvivesFullRestart(t *testing.T) {
 
 	ns.Restart(t)
 	nc, js := natstest.Connect(t, ns.Srv.ClientURL())
+	// The new gateway rebuilds its index from the raw stream; requests made
+	// at once wait for it. The body replay under a new id proves the index,
+	// not only the stream's duplicate window, holds the delivery.
 	g2 := startGateway(t, nc, nil)
-	// The dedupe bucket, not only the stream's duplicate window, holds the
-	// delivery id and the body.
-	kv, err := js.KeyValue(context.Background(), provision.BucketDedupe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, key := range []string{DeliveryKey("kept"), BodyKey(sha256hex(string(body)))} {
-		if _, err := kv.Get(context.Background(), key); err != nil {
-			t.Fatalf("dedupe key %s after restart: %v", key, err)
-		}
-	}
 	if d := g2.post(t, "issue_comment", "kept", "application/json", body); d.status != http.StatusOK || d.resp.Reason != ReasonDeliveryID {
 		t.Fatalf("redelivery after restart: %d %+v", d.status, d.resp)
 	}
@@ -497,27 +501,86 @@ func TestSlowClientCutOff(t *testing.T) {
 	}
 }
 
-// TestRepairWritesMissingKeys stores a delivery the way a gateway that
-// stopped right after the PubAck would have left it: in the stream, without
-// dedupe keys. A new gateway writes them at start.
-func TestRepairWritesMissingKeys(t *testing.T) {
+// TestTwoGatewaysShareDedupe runs two gateways on one NATS server: each
+// sees the deliveries the other stored, whether they were stored before it
+// started (replayed from the raw stream) or while it runs (followed).
+func TestTwoGatewaysShareDedupe(t *testing.T) {
 	ns := natstest.Start(t)
-	body := []byte(`{"action":"opened","number":3}`)
-	d := &delivery.Delivery{Event: "issues", ID: "orphan", SHA256: sha256hex(string(body)), ReceivedAt: time.Now(), Body: body}
-	if _, err := ns.JS.PublishMsg(context.Background(), d.Msg()); err != nil {
-		t.Fatal(err)
+	nc1, js := natstest.Connect(t, ns.Srv.ClientURL())
+	g1 := startGateway(t, nc1, nil)
+	before := []byte(`{"action":"opened","issue":{"number":1}}`)
+	if d := g1.post(t, "issues", "before", "application/json", before); d.status != http.StatusAccepted {
+		t.Fatalf("first gateway: %d %+v", d.status, d.resp)
 	}
-	kv, err := ns.JS.KeyValue(context.Background(), provision.BucketDedupe)
+
+	nc2, _ := natstest.Connect(t, ns.Srv.ClientURL())
+	g2 := startGateway(t, nc2, nil)
+	if d := g2.post(t, "issues", "before-replayed", "application/json", before); d.status != http.StatusOK || d.resp.Reason != ReasonBody {
+		t.Fatalf("second gateway, body stored by the first before it started: %d %+v", d.status, d.resp)
+	}
+
+	during := []byte(`{"action":"opened","issue":{"number":2}}`)
+	if d := g1.post(t, "issues", "during", "application/json", during); d.status != http.StatusAccepted {
+		t.Fatalf("first gateway: %d %+v", d.status, d.resp)
+	}
+	meta, err := rawMessages(t, js)["during"][0].Metadata()
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := startGateway(t, ns.NC, nil)
-	natstest.WaitFor(t, 20*time.Second, "the orphan's dedupe keys", func() bool {
-		_, err1 := kv.Get(context.Background(), DeliveryKey("orphan"))
-		_, err2 := kv.Get(context.Background(), BodyKey(d.SHA256))
-		return err1 == nil && err2 == nil
+	natstest.WaitFor(t, 10*time.Second, "the second gateway to index the new delivery", func() bool {
+		return g2.metric(t, "ghnotify_gateway_dedupe_index_sequence") >= float64(meta.Sequence.Stream)
 	})
-	if r := g.post(t, "issues", "orphan-replay", "application/json", body); r.status != http.StatusOK || r.resp.Reason != ReasonBody {
-		t.Fatalf("replay of a repaired delivery: %d %+v", r.status, r.resp)
+	if d := g2.post(t, "issues", "during-replayed", "application/json", during); d.status != http.StatusOK || d.resp.Reason != ReasonBody {
+		t.Fatalf("second gateway, body stored by the first while it runs: %d %+v", d.status, d.resp)
+	}
+	// And the other way round.
+	third := []byte(`{"action":"opened","issue":{"number":3}}`)
+	if d := g2.post(t, "issues", "from-second", "application/json", third); d.status != http.StatusAccepted {
+		t.Fatalf("second gateway: %d %+v", d.status, d.resp)
+	}
+	meta, err = rawMessages(t, js)["from-second"][0].Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	natstest.WaitFor(t, 10*time.Second, "the first gateway to index the second's delivery", func() bool {
+		return g1.metric(t, "ghnotify_gateway_dedupe_index_sequence") >= float64(meta.Sequence.Stream)
+	})
+	if d := g1.post(t, "issues", "from-second-replayed", "application/json", third); d.status != http.StatusOK || d.resp.Reason != ReasonBody {
+		t.Fatalf("first gateway, body stored by the second: %d %+v", d.status, d.resp)
+	}
+	got := rawMessages(t, js)
+	if len(got) != 3 || len(got["before"]) != 1 || len(got["during"]) != 1 || len(got["from-second"]) != 1 {
+		t.Fatalf("stored %v", keysOf(got))
+	}
+}
+
+// metric reads one unlabelled metric from the gateway's /metrics.
+func (g *testGateway) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	res, err := http.Get(g.url + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("metric %s not in /metrics", name)
+	return 0
+}
+
+func TestRunRefusesHorizonBeyondRawRetention(t *testing.T) {
+	cfg := Config{Secrets: []config.Secret{testSecret}, Provision: provision.Config{RawMaxAge: 24 * time.Hour, DedupeHorizon: 72 * time.Hour}}
+	// No NATS connection is needed: the configuration is refused first.
+	err := Run(context.Background(), cfg, nil, zerolog.Nop())
+	if err == nil || !strings.Contains(err.Error(), "GHNOTIFY_DEDUPE_HORIZON") || !strings.Contains(err.Error(), "GHNOTIFY_RAW_MAX_AGE") {
+		t.Fatalf("Run = %v, want the horizon refused", err)
 	}
 }

@@ -95,7 +95,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// The delivery is stored whether or not the client waits for the answer.
-	res, err := h.ingest.Ingest(context.WithoutCancel(r.Context()), log, id, payload, start.UTC())
+	res, err := h.ingest.Ingest(context.WithoutCancel(r.Context()), id, payload, start.UTC())
 	switch {
 	case err != nil:
 		h.metrics.requests.WithLabelValues(id.Event, "unavailable").Inc()

@@ -68,7 +68,7 @@ func (f *fakeDedupe) Seen(_ context.Context, id, sum string) (string, error) {
 	return "", nil
 }
 
-func (f *fakeDedupe) Remember(_ context.Context, _, id, sum string, _ uint64) error {
+func (f *fakeDedupe) Remember(id, sum string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.keys == nil {
@@ -76,7 +76,6 @@ func (f *fakeDedupe) Remember(_ context.Context, _, id, sum string, _ uint64) er
 	}
 	f.keys[DeliveryKey(id)] = true
 	f.keys[BodyKey(sum)] = true
-	return nil
 }
 
 // fakeTraces records trace records in memory.
@@ -273,6 +272,12 @@ func TestWebhookStatusPaths(t *testing.T) {
 		{name: "dedupe read failure is 503", status: 503,
 			prepare: func(f *fixture) { f.dedupe.err = errors.New("nats: no responders") },
 			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "dedupe index still rebuilt is 503 after the publish timeout", status: 503, status2: "unavailable",
+			mutate: func(h *webhookHandler) {
+				h.ingest.dedupe = NewDeduper(true, time.Hour, zerolog.Nop())
+				h.ingest.timeout = 50 * time.Millisecond
+			},
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
 		{name: "insecure mode accepts unsigned", status: 202, stored: true,
 			mutate: func(h *webhookHandler) { h.insecure = true; h.verifier = NewVerifier(nil) },
 			req: func() *http.Request {
@@ -341,8 +346,12 @@ func TestDuplicateAfterStore(t *testing.T) {
 	}
 	f.traces.mu.Lock()
 	defer f.traces.mu.Unlock()
-	if r := f.traces.recs[trace.Key("same-id", trace.StageGateway)]; r.Outcome != trace.OutcomeStored {
-		t.Fatalf("stored trace record = %+v", r)
+	// The raw message is the record of the stored delivery: no trace record.
+	if r, ok := f.traces.recs[trace.Key("same-id", trace.StageGateway)]; ok {
+		t.Fatalf("stored delivery has a gateway trace record %+v", r)
+	}
+	if len(f.traces.recs) != 2 {
+		t.Fatalf("trace records %v, want the two duplicates only", f.traces.recs)
 	}
 	if r := f.traces.recs[trace.Key("same-id", trace.StageGateway, trace.OutcomeDuplicate)]; r.Outcome != trace.OutcomeDuplicate {
 		t.Fatalf("duplicate trace record = %+v", r)
@@ -377,4 +386,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
+}
+
+type fakeIndex bool
+
+func (f fakeIndex) Ready() bool { return bool(f) }
+
+func TestReadyzWaitsForDedupeIndex(t *testing.T) {
+	m := newMetrics(nil)
+	h := routes(http.NotFoundHandler(), m, &readiness{index: fakeIndex(false)})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "dedupe index") {
+		t.Fatalf("readyz while the index is rebuilt: %d %s", rec.Code, rec.Body)
+	}
 }

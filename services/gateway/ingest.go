@@ -9,7 +9,6 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/trace"
-	"github.com/rs/zerolog"
 )
 
 // rawStore stores a delivery in the raw stream.
@@ -22,7 +21,7 @@ type rawStore interface {
 // dedupeStore remembers stored deliveries for the dedupe horizon.
 type dedupeStore interface {
 	Seen(ctx context.Context, deliveryID, sha256hex string) (reason string, err error)
-	Remember(ctx context.Context, event, deliveryID, sha256hex string, seq uint64) error
+	Remember(deliveryID, sha256hex string)
 }
 
 // traceRecorder writes a trace record without holding up the request.
@@ -55,9 +54,11 @@ type Result struct {
 }
 
 // Ingester stores verified deliveries exactly once: a delivery id or body
-// already remembered is a duplicate and is not published; otherwise the
-// payload is published, and only after the PubAck are its dedupe keys and
-// trace record written.
+// already remembered is a duplicate and is not published (and gets a trace
+// record); otherwise the payload is published, and after the PubAck it is
+// remembered. The raw message is the gateway's record of a stored delivery:
+// no trace record is written for it (the normalizer's trace record carries
+// its raw stream sequence and reception time).
 type Ingester struct {
 	store   rawStore
 	dedupe  dedupeStore
@@ -70,7 +71,7 @@ type Ingester struct {
 // The payload is the JSON document (already taken out of a form body).
 // The returned error wraps ErrUnavailable when the delivery could not be
 // stored.
-func (in *Ingester) Ingest(ctx context.Context, log zerolog.Logger, id Identity, payload []byte, receivedAt time.Time) (Result, error) {
+func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, receivedAt time.Time) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, in.timeout)
 	defer cancel()
 	sum := sha256.Sum256(payload)
@@ -103,34 +104,28 @@ func (in *Ingester) Ingest(ctx context.Context, log zerolog.Logger, id Identity,
 		return res, errors.Join(ErrUnavailable, err)
 	}
 	res.Seq = seq
-	res.Outcome = Stored
+	// Remembered at once, so that this gateway sees its own deliveries
+	// before its index reads them back from the stream.
+	in.dedupe.Remember(id.DeliveryID, res.SHA256)
 	if dup {
 		res.Outcome, res.Reason = Duplicate, ReasonDeliveryID
+		in.record(id, res, receivedAt)
+		return res, nil
 	}
-	// The delivery is stored: a failure from here on is logged, never
-	// answered as a failure, or GitHub would be asked to send it again.
-	if err := in.dedupe.Remember(ctx, id.Event, id.DeliveryID, res.SHA256, seq); err != nil {
-		in.metrics.dedupeWriteFailures.Inc()
-		log.Warn().Err(err).Msg("remembering stored delivery failed; a redelivery after the stream's duplicate window would be stored again")
-	}
-	in.record(id, res, receivedAt)
+	res.Outcome = Stored
 	return res, nil
 }
 
+// record writes the trace record of a duplicate, under a key of its own
+// (<delivery>.gateway.duplicate) so that it never looks like the delivery
+// that was stored.
 func (in *Ingester) record(id Identity, res Result, at time.Time) {
-	rec := trace.Record{
+	in.traces.Record(trace.Key(id.DeliveryID, trace.StageGateway, trace.OutcomeDuplicate), trace.Record{
 		Stage:      trace.StageGateway,
 		DeliveryID: id.DeliveryID,
 		Event:      id.Event,
-		Outcome:    trace.OutcomeStored,
+		Outcome:    trace.OutcomeDuplicate,
+		Reason:     res.Reason,
 		At:         at,
-	}
-	key := trace.Key(id.DeliveryID, trace.StageGateway)
-	if res.Outcome == Duplicate {
-		// A duplicate must not overwrite the record of the delivery that
-		// was stored.
-		rec.Outcome, rec.Reason = trace.OutcomeDuplicate, res.Reason
-		key = trace.Key(id.DeliveryID, trace.StageGateway, trace.OutcomeDuplicate)
-	}
-	in.traces.Record(key, rec)
+	})
 }

@@ -24,17 +24,16 @@ const (
 
 // metrics are the gateway's Prometheus metrics, in a registry of their own.
 type metrics struct {
-	reg                 *prometheus.Registry
-	gatherer            prometheus.Gatherer
-	requests            *prometheus.CounterVec
-	refusals            *prometheus.CounterVec
-	duplicates          *prometheus.CounterVec
-	secretMatches       *prometheus.CounterVec
-	insecure            prometheus.Counter
-	requestSeconds      prometheus.Histogram
-	publishSeconds      prometheus.Histogram
-	dedupeWriteFailures prometheus.Counter
-	traceFailures       prometheus.Counter
+	reg            *prometheus.Registry
+	gatherer       prometheus.Gatherer
+	requests       *prometheus.CounterVec
+	refusals       *prometheus.CounterVec
+	duplicates     *prometheus.CounterVec
+	secretMatches  *prometheus.CounterVec
+	insecure       prometheus.Counter
+	requestSeconds prometheus.Histogram
+	publishSeconds prometheus.Histogram
+	traceFailures  prometheus.Counter
 }
 
 // newMetrics registers the gateway's metrics in a registry of their own;
@@ -73,17 +72,13 @@ func newMetrics(extra prometheus.Gatherer) *metrics {
 			Help:    "Time to store one delivery in JetStream, until the PubAck.",
 			Buckets: []float64{.0002, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 5},
 		}),
-		dedupeWriteFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ghnotify_gateway_dedupe_write_failures_total",
-			Help: "Stored deliveries whose dedupe keys could not be written.",
-		}),
 		traceFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ghnotify_gateway_trace_failures_total",
 			Help: "Trace records that could not be written or were dropped.",
 		}),
 	}
 	m.reg.MustRegister(m.requests, m.refusals, m.duplicates, m.secretMatches, m.insecure,
-		m.requestSeconds, m.publishSeconds, m.dedupeWriteFailures, m.traceFailures)
+		m.requestSeconds, m.publishSeconds, m.traceFailures)
 	m.gatherer = m.reg
 	if extra != nil {
 		m.gatherer = prometheus.Gatherers{m.reg, extra}
@@ -91,6 +86,29 @@ func newMetrics(extra prometheus.Gatherer) *metrics {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	return m
+}
+
+// observeIndex exports the dedupe index's progress through the raw stream.
+func (m *metrics) observeIndex(d *Deduper) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ghnotify_gateway_dedupe_index_sequence",
+			Help: "Last raw stream sequence read into the dedupe index.",
+		}, func() float64 { return float64(d.LastSequence()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ghnotify_gateway_dedupe_index_keys",
+			Help: "Delivery ids and body digests in the dedupe index.",
+		}, func() float64 { return float64(d.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ghnotify_gateway_dedupe_index_ready",
+			Help: "1 once the dedupe index has read the raw stream up to where it was at start.",
+		}, func() float64 {
+			if d.Ready() {
+				return 1
+			}
+			return 0
+		}),
+	)
 }
 
 func (m *metrics) matched(index int) {

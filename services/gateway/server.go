@@ -45,10 +45,6 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
 		return err
 	}
-	dedupeKV, err := js.KeyValue(ctx, provision.BucketDedupe)
-	if err != nil {
-		return fmt.Errorf("opening bucket %s: %w", provision.BucketDedupe, err)
-	}
 	traceKV, err := js.KeyValue(ctx, provision.BucketTrace)
 	if err != nil {
 		return fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
@@ -63,7 +59,8 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	if horizon <= 0 {
 		horizon = provision.Defaults().DedupeHorizon
 	}
-	dedupe := NewDeduper(js, dedupeKV, cfg.DedupeBodies, horizon, log)
+	dedupe := NewDeduper(cfg.DedupeBodies, horizon, log)
+	m.observeIndex(dedupe)
 	traces := newTraceWriter(&trace.Store{KV: traceKV}, 1024, cfg.PublishTimeout, m, log)
 	wh := &webhookHandler{
 		allow:    allow,
@@ -85,28 +82,19 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		log.Warn().Msg("GHNOTIFY_INSECURE_SKIP_SIGNATURE is set: deliveries are accepted without a signature")
 	}
 
-	dedupe.onWriteFailure = m.dedupeWriteFailures.Inc
-	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
-	stopSettle := make(chan struct{})
+	// The index follows the raw stream until the HTTP server has stopped.
+	followCtx, stopFollow := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
-	background.Go(func() { dedupe.Watch(watchCtx) })
-	background.Go(func() { dedupe.Settle(stopSettle) })
+	background.Go(func() { dedupe.Follow(followCtx, js) })
 	background.Go(func() {
-		rctx, cancel := context.WithTimeout(watchCtx, 10*time.Minute)
-		defer cancel()
-		n, err := dedupe.Repair(rctx, js, cfg.DedupeRepairWindow)
-		switch {
-		case err != nil && watchCtx.Err() == nil:
-			log.Warn().Err(err).Int("repaired", n).Msg("repairing dedupe keys of recent deliveries failed")
-		case n > 0:
-			log.Warn().Int("repaired", n).Msg("wrote missing dedupe keys of recent deliveries (a previous gateway stopped before writing them)")
+		select {
+		case <-dedupe.readyCh:
+			log.Info().Uint64("raw_sequence", dedupe.LastSequence()).Int("keys", dedupe.Len()).Msg("dedupe index rebuilt from the raw stream")
+		case <-followCtx.Done():
 		}
 	})
 	defer func() {
-		// Runs after the HTTP server stopped: every key queued is checked
-		// before the watcher stops.
-		close(stopSettle)
-		stopWatch()
+		stopFollow()
 		background.Wait()
 	}()
 
@@ -117,7 +105,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		}
 	}
 	srv := &http.Server{
-		Handler:           routes(wh, m, &readiness{nc: nc, js: js}),
+		Handler:           routes(wh, m, &readiness{nc: nc, js: js, index: dedupe}),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -172,11 +160,13 @@ func routes(wh http.Handler, m *metrics, ready *readiness) http.Handler {
 	return r
 }
 
-// readiness answers whether NATS is connected and the raw stream reachable,
-// reusing an answer for readyCacheFor so that probes stay cheap.
+// readiness answers whether the dedupe index is complete, NATS connected
+// and the raw stream reachable, reusing an answer for readyCacheFor so that
+// probes stay cheap.
 type readiness struct {
-	nc *nats.Conn
-	js jetstream.JetStream
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	index interface{ Ready() bool }
 
 	mu      sync.Mutex
 	checked time.Time
@@ -184,6 +174,9 @@ type readiness struct {
 }
 
 func (rd *readiness) check(ctx context.Context) error {
+	if !rd.index.Ready() {
+		return errors.New("dedupe index is still being rebuilt from the raw stream")
+	}
 	if !rd.nc.IsConnected() {
 		return errors.New("nats is not connected")
 	}

@@ -49,9 +49,13 @@ func (h *handler) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return consume.Permanent(fmt.Errorf("reading raw delivery: %w", err))
 	}
-	if d.ReceivedAt.IsZero() {
-		// The stream's own timestamp is the same on every redelivery.
-		if md, err := msg.Metadata(); err == nil {
+	// The raw message is the gateway's record of the delivery: its stream
+	// sequence goes into the trace so that the trace shows where it is.
+	var rawSeq uint64
+	if md, err := msg.Metadata(); err == nil {
+		rawSeq = md.Sequence.Stream
+		if d.ReceivedAt.IsZero() {
+			// The stream's own timestamp is the same on every redelivery.
 			d.ReceivedAt = md.Timestamp
 		}
 	}
@@ -60,10 +64,12 @@ func (h *handler) handle(ctx context.Context, msg jetstream.Msg) error {
 		return consume.Permanent(fmt.Errorf("normalizing delivery %s: %w", d.ID, err))
 	}
 	rec := trace.Record{
-		Stage:      trace.StageNormalizer,
-		DeliveryID: d.ID,
-		Event:      d.Event,
-		Outcome:    trace.OutcomeNormalized,
+		Stage:       trace.StageNormalizer,
+		DeliveryID:  d.ID,
+		Event:       d.Event,
+		Outcome:     trace.OutcomeNormalized,
+		RawSequence: rawSeq,
+		ReceivedAt:  d.ReceivedAt,
 	}
 	for i := range evs {
 		subj, err := h.publish(ctx, &evs[i])

@@ -48,13 +48,16 @@ func rawDelivery(id, eventName string, body []byte) *delivery.Delivery {
 	return &delivery.Delivery{Event: eventName, ID: id, HookID: "77", ReceivedAt: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), Body: body}
 }
 
-func publishRaw(t testing.TB, js jetstream.JetStream, m *nats.Msg) {
+// publishRaw stores m in the raw stream and returns its stream sequence.
+func publishRaw(t testing.TB, js jetstream.JetStream, m *nats.Msg) uint64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := js.PublishMsg(ctx, m); err != nil {
+	ack, err := js.PublishMsg(ctx, m)
+	if err != nil {
 		t.Fatalf("publishing raw delivery: %v", err)
 	}
+	return ack.Sequence
 }
 
 // startNormalizer runs the normalizer on its own connection until the test
@@ -157,14 +160,16 @@ func TestRunPublishesEventsAndTraces(t *testing.T) {
 	s := natstest.Start(t)
 	startNormalizer(t, s, testConfig(), nil)
 
-	publishRaw(t, s.JS, rawDelivery("d-merged", "pull_request", fixtureBody(t, "pull_request.merged")).Msg())
+	merged := rawDelivery("d-merged", "pull_request", fixtureBody(t, "pull_request.merged"))
+	rawSeq := map[string]uint64{"d-merged": publishRaw(t, s.JS, merged.Msg())}
 	// A body too big for one message travels through the object store.
 	big := rawDelivery("d-big", "issues", fixtureBody(t, "issues.opened"))
 	m := big.Msg()
 	if err := rawbody.Offload(context.Background(), s.JS, m, big.Body); err != nil {
 		t.Fatal(err)
 	}
-	publishRaw(t, s.JS, m)
+	rawSeq["d-big"] = publishRaw(t, s.JS, m)
+	received := map[string]time.Time{"d-merged": merged.ReceivedAt, "d-big": big.ReceivedAt}
 
 	natstest.WaitFor(t, waitLimit, "two events and a settled consumer", func() bool {
 		return streamMsgs(t, s.JS, provision.StreamEvents) == 2 && settled(t, s.JS)
@@ -200,8 +205,9 @@ func TestRunPublishesEventsAndTraces(t *testing.T) {
 		}
 		r := recs[0]
 		if r.Stage != trace.StageNormalizer || r.Outcome != trace.OutcomeNormalized ||
-			len(r.Kinds) != 1 || r.Kinds[0] != tt.kind || len(r.Subjects) != 1 || r.Subjects[0] != tt.subj {
-			t.Errorf("trace of %s = %+v", tt.delivery, r)
+			len(r.Kinds) != 1 || r.Kinds[0] != tt.kind || len(r.Subjects) != 1 || r.Subjects[0] != tt.subj ||
+			r.RawSequence == 0 || r.RawSequence != rawSeq[tt.delivery] || !r.ReceivedAt.Equal(received[tt.delivery]) {
+			t.Errorf("trace of %s = %+v (raw sequence %d, received %s)", tt.delivery, r, rawSeq[tt.delivery], received[tt.delivery])
 		}
 	}
 }

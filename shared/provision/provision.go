@@ -25,8 +25,6 @@ const (
 	ConsumerNormalizer = "normalizer"
 	ConsumerSlackSink  = "slack-sink"
 
-	// BucketDedupe holds delivery ids and body digests the gateway has stored.
-	BucketDedupe = "ghnotify_dedupe"
 	// BucketTrace holds what each stage did with each delivery.
 	BucketTrace = "ghnotify_trace"
 	// BucketSent holds (event, destination) pairs the sink has posted.
@@ -49,7 +47,9 @@ type Config struct {
 	DLQMaxAge time.Duration
 	// DuplicateWindow is the Nats-Msg-Id dedupe window of the raw and events streams.
 	DuplicateWindow time.Duration
-	// DedupeHorizon is how long the gateway remembers delivery ids and bodies.
+	// DedupeHorizon is how long the gateway remembers delivery ids and
+	// bodies. The gateway rebuilds its dedupe index from the raw stream, so
+	// the horizon cannot exceed RawMaxAge.
 	DedupeHorizon time.Duration
 	// MaxMsgSize caps one message in the raw stream; 0 means the server's max_payload.
 	MaxMsgSize int32
@@ -135,7 +135,6 @@ func Streams(c Config) []jetstream.StreamConfig {
 func Buckets(c Config) []jetstream.KeyValueConfig {
 	c = c.withDefaults()
 	return []jetstream.KeyValueConfig{
-		{Bucket: BucketDedupe, Description: "Delivery ids and body digests stored by the gateway.", TTL: c.DedupeHorizon, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
 		{Bucket: BucketTrace, Description: "What each stage did with each delivery.", TTL: c.EventMaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
 		{Bucket: BucketSent, Description: "Events the Slack sink has posted, per destination.", TTL: c.EventMaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
 		{Bucket: BucketThreads, Description: "Slack thread of each issue and pull request.", TTL: 30 * 24 * time.Hour, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},

@@ -14,13 +14,20 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c := provision.Defaults()
-	c.DedupeHorizon = 7 * 24 * time.Hour
+	c.RawMaxAge = 14 * 24 * time.Hour
 	for range 2 {
 		if err := provision.Ensure(ctx, s.JS, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	kv, err := s.JS.KeyValue(ctx, provision.BucketDedupe)
+	raw, err := s.JS.Stream(ctx, provision.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := raw.CachedInfo().Config.MaxAge; got != 14*24*time.Hour {
+		t.Fatalf("raw stream max age = %v after update, want 336h", got)
+	}
+	kv, err := s.JS.KeyValue(ctx, provision.BucketTrace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,8 +35,8 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.TTL() != 7*24*time.Hour {
-		t.Fatalf("dedupe TTL = %v after update, want 168h", st.TTL())
+	if st.TTL() != c.EventMaxAge {
+		t.Fatalf("trace TTL = %v, want %v", st.TTL(), c.EventMaxAge)
 	}
 	for _, name := range []string{provision.StreamRaw, provision.StreamEvents, provision.StreamDLQ} {
 		if _, err := s.JS.Stream(ctx, name); err != nil {

@@ -38,7 +38,8 @@ const (
 )
 
 // Record is one stage's outcome for one delivery (and, at the sink, one
-// event and destination).
+// event and destination). RawSequence and ReceivedAt, set by the normalizer,
+// say where in the raw stream and when the gateway stored the delivery.
 type Record struct {
 	Stage       string    `json:"stage"`
 	DeliveryID  string    `json:"delivery_id"`
@@ -50,6 +51,8 @@ type Record struct {
 	EventID     string    `json:"event_id,omitempty"`
 	Route       string    `json:"route,omitempty"`
 	Destination string    `json:"destination,omitempty"`
+	RawSequence uint64    `json:"raw_sequence,omitempty"`
+	ReceivedAt  time.Time `json:"received_at,omitzero"`
 	At          time.Time `json:"at"`
 }
 

@@ -1,0 +1,140 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// pruneEvery is how often keys older than the horizon are dropped.
+const pruneEvery = time.Minute
+
+// Follow feeds the index from the raw stream until ctx ends: an ordered
+// consumer, headers only, starting one horizon back, replays the stream
+// and then follows it. The ordered consumer resumes by itself after a
+// reconnection or a server restart, from the last message it delivered.
+// Until the index is ready, Follow also checks every second whether the
+// consumer has nothing left to deliver (the last message may have been
+// removed before it was read).
+func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
+	var (
+		sub     jetstream.ConsumeContext
+		cons    jetstream.Consumer
+		attempt int
+	)
+	for sub == nil {
+		var err error
+		cons, sub, err = d.startFollowing(ctx, js)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		attempt++
+		d.log.Warn().Err(err).Int("attempt", attempt).Msg("reading the raw stream into the dedupe index failed; retrying")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(time.Duration(attempt)*time.Second, 10*time.Second)):
+		}
+	}
+	defer func() {
+		sub.Stop()
+		select {
+		case <-sub.Closed():
+		case <-time.After(5 * time.Second):
+		}
+		d.deleteConsumer(js, cons)
+	}()
+
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
+	check := time.NewTicker(time.Second)
+	defer check.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-prune.C:
+			d.idx.prune(now)
+		case <-check.C:
+			if d.Ready() {
+				check.Stop()
+				continue
+			}
+			d.checkCaughtUp(ctx, cons)
+		}
+	}
+}
+
+// startFollowing creates the ordered consumer and starts consuming. When
+// the stream holds nothing within the horizon the index is ready at once.
+func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, jetstream.ConsumeContext, error) {
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(actx, provision.StreamRaw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening stream %s: %w", provision.StreamRaw, err)
+	}
+	state := s.CachedInfo().State
+	start := time.Now().Add(-d.idx.horizon)
+	c, err := s.OrderedConsumer(actx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy,
+		OptStartTime:  &start,
+		HeadersOnly:   true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating ordered consumer on %s: %w", provision.StreamRaw, err)
+	}
+	startSeq := state.LastSeq
+	sub, err := c.Consume(func(m jetstream.Msg) {
+		meta, err := m.Metadata()
+		if err != nil {
+			d.log.Warn().Err(err).Msg("raw message without metadata skipped by the dedupe index")
+			return
+		}
+		id, sum := fromHeaders(m.Headers())
+		d.index(rawHeaders{seq: meta.Sequence.Stream, deliveryID: id, sha256hex: sum, storedAt: meta.Timestamp, pending: meta.NumPending}, startSeq)
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		d.log.Debug().Err(err).Msg("dedupe index consumer")
+	}))
+	if err != nil {
+		return nil, nil, fmt.Errorf("consuming %s: %w", provision.StreamRaw, err)
+	}
+	if state.Msgs == 0 || state.LastTime.Before(start) {
+		d.markReady()
+	}
+	return c, sub, nil
+}
+
+// checkCaughtUp marks the index ready when the consumer has delivered
+// everything and the index has read the last message delivered.
+func (d *Deduper) checkCaughtUp(ctx context.Context, c jetstream.Consumer) {
+	ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := c.Info(ictx)
+	if err != nil {
+		return
+	}
+	if info.NumPending == 0 && info.Delivered.Stream > 0 && info.Delivered.Stream <= d.LastSequence() {
+		d.markReady()
+	}
+}
+
+// deleteConsumer removes the ordered consumer's server side at once rather
+// than leaving it to expire after its inactivity threshold.
+func (d *Deduper) deleteConsumer(js jetstream.JetStream, c jetstream.Consumer) {
+	info := c.CachedInfo()
+	if info == nil || !js.Conn().IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := js.DeleteConsumer(ctx, provision.StreamRaw, info.Name); err != nil {
+		d.log.Debug().Err(err).Msg("deleting the dedupe index consumer failed; it expires by itself")
+	}
+}
