@@ -76,13 +76,14 @@ up:
 down:
 	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-unused} $(COMPOSE) -p $(COMPOSE_PROJECT) down
 
-## bench: benchmarks of every module, then the gateway load generator
-## (gateway against a minimal baseline receiver; flags in GATEWAY_BENCH_FLAGS).
+## bench: every module's benchmarks on one core, one package at a time (the
+## normalizer's target is per core), then the gateway load generator (gateway
+## against a minimal baseline receiver; flags in GATEWAY_BENCH_FLAGS).
+## Results and how to read them: docs/performance.md.
 GATEWAY_BENCH_FLAGS ?=
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem work
-	# --- further benchmark commands of the services go here ---
-	$(GO) run ./services/gateway/cmd/gateway-bench $(GATEWAY_BENCH_FLAGS)
+	$(GO) test -p 1 -cpu 1 -run='^$$' -bench=. -benchmem work
+	cd services/gateway && $(GO) run ./cmd/gateway-bench $(GATEWAY_BENCH_FLAGS)
 
 clean:
 	rm -rf $(BIN)
