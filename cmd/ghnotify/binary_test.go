@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"io"
 	"net/http"
 	"os"
@@ -26,7 +27,7 @@ import (
 // SIGTERM, and starts it again on the same data directory.
 func TestBinaryRunSendAndRestart(t *testing.T) {
 	bin := filepath.Join(binaries(t), "ghnotify")
-	root := repoRoot(t)
+	root := corpus.RepoRoot(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	httpAddr := freeAddr(t)
 	env := childEnv(

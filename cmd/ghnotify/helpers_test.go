@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"net"
 	"net/http"
 	"os"
@@ -17,25 +18,6 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/natstest"
 )
-
-// repoRoot returns the directory holding go.work.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.work above the test directory")
-		}
-		dir = parent
-	}
-}
 
 // syncBuffer is an io.Writer safe for a child process and a test to share.
 type syncBuffer struct {
@@ -82,7 +64,7 @@ func binaries(t testing.TB) string {
 	if err != nil {
 		t.Skip("no go command on PATH to build the binaries with")
 	}
-	root := repoRoot(t)
+	root := corpus.RepoRoot(t)
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "ghnotify-bin-")
 		if buildErr != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"io"
 	"net"
 	"net/http"
@@ -151,32 +152,8 @@ func rawMessages(t *testing.T, js jetstream.JetStream) map[string][]jetstream.Ms
 	return out
 }
 
-// corpusDir finds the shared GitHub payload corpus next to the repository.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.work above the package; corpus not located")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "testdata", "github-webhooks")
-	if _, err := os.Stat(filepath.Join(corpus, "INDEX.tsv")); err != nil {
-		t.Skipf("corpus %s not present", corpus)
-	}
-	return corpus
-}
-
 func TestCorpusStoredExactly(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpus.Dir(t)
 	index, err := os.ReadFile(filepath.Join(corpus, "INDEX.tsv"))
 	if err != nil {
 		t.Fatal(err)

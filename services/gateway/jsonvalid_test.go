@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestValidJSONCorpus(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpus.Dir(t)
 	files, err := filepath.Glob(filepath.Join(corpus, "*", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no corpus files: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"os"
 	"path/filepath"
 	"slices"
@@ -330,10 +331,10 @@ func TestRichFields(t *testing.T) {
 			})
 		}
 	})
-	corpus := false
+	corpusRan := false
 	t.Run("corpus", func(t *testing.T) {
-		dir := corpusDir(t)
-		corpus = true
+		dir := corpus.Dir(t)
+		corpusRan = true
 		for i, ent := range readIndex(t, dir) {
 			t.Run(ent.file, func(t *testing.T) {
 				body, err := os.ReadFile(filepath.Join(dir, ent.file))
@@ -344,7 +345,7 @@ func TestRichFields(t *testing.T) {
 			})
 		}
 	})
-	if !corpus {
+	if !corpusRan {
 		return
 	}
 	for name, checks := range richChecks {

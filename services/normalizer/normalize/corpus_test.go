@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,31 +15,6 @@ import (
 	"github.com/ghnotify/ghnotify/shared/subject"
 )
 
-// corpusDir returns the shared GitHub payload corpus next to the repository,
-// or skips the test when it is absent.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.work above the test directory; corpus location unknown")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "testdata", "github-webhooks")
-	if _, err := os.Stat(filepath.Join(corpus, "INDEX.tsv")); err != nil {
-		t.Skipf("payload corpus not present at %s", corpus)
-	}
-	return corpus
-}
-
 // corpusEntry is one line of INDEX.tsv.
 type corpusEntry struct {
 	event, action, file string
@@ -46,24 +22,9 @@ type corpusEntry struct {
 
 func readIndex(t testing.TB, dir string) []corpusEntry {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "INDEX.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []corpusEntry
-	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if i == 0 {
-			continue // header
-		}
-		f := strings.Split(line, "\t")
-		if len(f) < 3 {
-			t.Fatalf("INDEX.tsv line %d has %d fields", i+1, len(f))
-		}
-		action := f[1]
-		if action == "-" {
-			action = ""
-		}
-		out = append(out, corpusEntry{event: f[0], action: action, file: f[2]})
+	for _, e := range corpus.Entries(t, dir) {
+		out = append(out, corpusEntry{event: e.Event, action: e.Action, file: e.File})
 	}
 	return out
 }
@@ -90,7 +51,7 @@ type expectation struct {
 }
 
 func TestCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpus.Dir(t)
 	entries := readIndex(t, dir)
 	if len(entries) == 0 {
 		t.Fatal("INDEX.tsv lists no payloads")
@@ -206,7 +167,7 @@ var awkwardNames = []struct{ owner, repo string }{
 // corpus's own names need no escaping beyond lowercasing, so this is what
 // would catch a broken encoding.
 func TestCorpusSubjectsWithAwkwardNames(t *testing.T) {
-	dir := corpusDir(t)
+	dir := corpus.Dir(t)
 	for i, ent := range readIndex(t, dir) {
 		body, err := os.ReadFile(filepath.Join(dir, ent.file))
 		if err != nil {

@@ -3,6 +3,7 @@ package normalize
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -104,7 +105,7 @@ func TestProjectionLosesNothing(t *testing.T) {
 
 // corpusDirOrEmpty is corpusDir without the skip.
 func corpusDirOrEmpty(t *testing.T) (dir string) {
-	ok := t.Run("locate corpus", func(t *testing.T) { dir = corpusDir(t) })
+	ok := t.Run("locate corpus", func(t *testing.T) { dir = corpus.Dir(t) })
 	if !ok {
 		return ""
 	}

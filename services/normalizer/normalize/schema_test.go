@@ -3,6 +3,7 @@ package normalize
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"math"
 	"net/url"
 	"os"
@@ -212,7 +213,7 @@ func TestEventsMatchSchema(t *testing.T) {
 		}
 	}
 	t.Run("corpus", func(t *testing.T) {
-		dir := corpusDir(t)
+		dir := corpus.Dir(t)
 		for i, ent := range readIndex(t, dir) {
 			body, err := os.ReadFile(filepath.Join(dir, ent.file))
 			if err != nil {

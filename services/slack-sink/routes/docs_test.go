@@ -2,6 +2,7 @@ package routes
 
 import (
 	"fmt"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,25 +11,6 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/event"
 )
-
-// repoRoot walks up to the directory holding go.work.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.work above the test directory")
-		}
-		dir = parent
-	}
-}
 
 var (
 	yamlBlockRE = regexp.MustCompile("(?s)```yaml\n(.*?)```")
@@ -118,7 +100,7 @@ func outcome(d Decision) string {
 // TestRoutingDocExamples loads every YAML example of docs/routing.md and
 // checks the expect comments that follow it.
 func TestRoutingDocExamples(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "routing.md"))
+	doc, err := os.ReadFile(filepath.Join(corpus.RepoRoot(t), "docs", "routing.md"))
 	if err != nil {
 		t.Fatalf("reading docs/routing.md: %v", err)
 	}
@@ -154,7 +136,7 @@ func TestRoutingDocExamples(t *testing.T) {
 
 // TestExampleRoutesFile loads examples/routes.yaml.
 func TestExampleRoutesFile(t *testing.T) {
-	tb, err := Load(filepath.Join(repoRoot(t), "examples", "routes.yaml"), docsOptions())
+	tb, err := Load(filepath.Join(corpus.RepoRoot(t), "examples", "routes.yaml"), docsOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
