@@ -69,7 +69,7 @@ func stackConfigFromEnv(e *config.Env) stackConfig {
 		NATSMonitor:     e.String("GHNOTIFY_NATS_MONITOR", ""),
 		NATS:            natsconn.FromEnv(e),
 		Provision:       provision.FromEnv(e),
-		Log:             logging.Config{Level: e.String("GHNOTIFY_LOG_LEVEL", "info"), Format: e.String("GHNOTIFY_LOG_FORMAT", "console")},
+		Log:             logging.FromEnv(e, "console"),
 		ShutdownTimeout: e.Duration("GHNOTIFY_SHUTDOWN_TIMEOUT", 30*time.Second),
 		Gateway:         gateway.ConfigFromEnv(e),
 		Normalizer:      normalizer.ConfigFromEnv(e),
@@ -149,10 +149,10 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 	}
 	defer shutdownNATS()
 
-	conns := map[string]*drainingConn{}
+	conns := map[string]*natsconn.Conn{}
 	defer func() {
 		for name, c := range conns {
-			if err := c.drain(cfg.ShutdownTimeout); err != nil {
+			if err := c.DrainAndWait(cfg.ShutdownTimeout); err != nil {
 				log.Warn().Err(err).Str("service", name).Msg("draining nats connection")
 			}
 		}
@@ -165,7 +165,7 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 		conns[name] = c
 	}
 
-	js, err := jetstream.New(conns["gateway"].nc)
+	js, err := jetstream.New(conns["gateway"].Conn)
 	if err != nil {
 		return fmt.Errorf("creating jetstream context: %w", err)
 	}
@@ -191,13 +191,13 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 		go func() { done <- result{name, fn(c)} }()
 	}
 	start("gateway", gatewayCtx, func(c context.Context) error {
-		return gateway.Run(c, cfg.Gateway, conns["gateway"].nc, log.With().Str("service", "gateway").Logger())
+		return gateway.Run(c, cfg.Gateway, conns["gateway"].Conn, log.With().Str("service", "gateway").Logger())
 	})
 	start("normalizer", consumerCtx, func(c context.Context) error {
-		return normalizer.Run(c, cfg.Normalizer, conns["normalizer"].nc, log.With().Str("service", "normalizer").Logger())
+		return normalizer.Run(c, cfg.Normalizer, conns["normalizer"].Conn, log.With().Str("service", "normalizer").Logger())
 	})
 	start("slack-sink", consumerCtx, func(c context.Context) error {
-		return sink.Run(c, cfg.Sink, conns["slack-sink"].nc, log.With().Str("service", "slack-sink").Logger())
+		return sink.Run(c, cfg.Sink, conns["slack-sink"].Conn, log.With().Str("service", "slack-sink").Logger())
 	})
 
 	var errs []error
@@ -253,7 +253,7 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 }
 
 // connectFunc opens one named NATS connection.
-type connectFunc func(name string) (*drainingConn, error)
+type connectFunc func(name string) (*natsconn.Conn, error)
 
 // startNATS starts the embedded server, or prepares connections to the
 // external one, returning how to connect and how to stop.
@@ -261,13 +261,8 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 	nlog := log.With().Str("component", "nats").Logger()
 	if cfg.NATS.URL != "" {
 		log.Info().Msg("using external nats from NATS_URL")
-		connect := func(name string) (*drainingConn, error) {
-			closed := make(chan struct{})
-			nc, err := natsconn.Connect(name, cfg.NATS, nlog, nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
-			if err != nil {
-				return nil, err
-			}
-			return &drainingConn{nc: nc, closed: closed}, nil
+		connect := func(name string) (*natsconn.Conn, error) {
+			return natsconn.Connect(name, cfg.NATS, nlog)
 		}
 		return connect, func() {}, nil
 	}
@@ -289,42 +284,12 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 		ev = ev.Str("client_url", u)
 	}
 	ev.Msg("embedded nats with jetstream started")
-	connect := func(name string) (*drainingConn, error) {
-		closed := make(chan struct{})
-		nc, err := srv.Connect(name, nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
-		if err != nil {
-			return nil, err
-		}
-		return &drainingConn{nc: nc, closed: closed}, nil
+	connect := func(name string) (*natsconn.Conn, error) {
+		return natsconn.Tracked(func(opts ...nats.Option) (*nats.Conn, error) {
+			return srv.Connect(name, opts...)
+		})
 	}
 	return connect, srv.Shutdown, nil
-}
-
-// drainingConn is a NATS connection that knows when it has closed.
-type drainingConn struct {
-	nc     *nats.Conn
-	closed chan struct{}
-}
-
-// drain drains the connection and waits for it to close, closing it
-// outright after timeout.
-func (c *drainingConn) drain(timeout time.Duration) error {
-	if err := c.nc.Drain(); err != nil {
-		c.nc.Close()
-		if errors.Is(err, nats.ErrConnectionClosed) {
-			return nil
-		}
-		return fmt.Errorf("draining: %w", err)
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-c.closed:
-		return nil
-	case <-t.C:
-		c.nc.Close()
-		return fmt.Errorf("draining: not closed after %s", timeout)
-	}
 }
 
 // shellQuote quotes a path for a shell command line when it needs it.

@@ -3,6 +3,7 @@ package logging
 
 import (
 	"fmt"
+	"github.com/ghnotify/ghnotify/shared/config"
 	"io"
 	"strings"
 	"time"
@@ -16,6 +17,15 @@ type Config struct {
 	Level string
 	// Format is "json" (one object a line) or "console" (human-readable).
 	Format string
+}
+
+// FromEnv reads GHNOTIFY_LOG_LEVEL (default info) and GHNOTIFY_LOG_FORMAT
+// (default defaultFormat).
+func FromEnv(e *config.Env, defaultFormat string) Config {
+	return Config{
+		Level:  e.String("GHNOTIFY_LOG_LEVEL", "info"),
+		Format: e.String("GHNOTIFY_LOG_FORMAT", defaultFormat),
+	}
 }
 
 // New returns a logger writing to w at the configured level and format.

@@ -103,7 +103,7 @@ func Options(name string, cfg Config, log zerolog.Logger) ([]nats.Option, error)
 
 // Connect dials cfg.URL (nats.DefaultURL when empty). It returns at once even
 // when no server answers yet; the connection keeps trying in the background.
-func Connect(name string, cfg Config, log zerolog.Logger, extra ...nats.Option) (*nats.Conn, error) {
+func Connect(name string, cfg Config, log zerolog.Logger, extra ...nats.Option) (*Conn, error) {
 	opts, err := Options(name, cfg, log)
 	if err != nil {
 		return nil, err
@@ -112,9 +112,11 @@ func Connect(name string, cfg Config, log zerolog.Logger, extra ...nats.Option) 
 	if url == "" {
 		url = nats.DefaultURL
 	}
-	nc, err := nats.Connect(url, append(opts, extra...)...)
+	c, err := Tracked(func(tracking ...nats.Option) (*nats.Conn, error) {
+		return nats.Connect(url, append(append(opts, extra...), tracking...)...)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to nats: %w", err)
 	}
-	return nc, nil
+	return c, nil
 }

@@ -14,17 +14,13 @@ import (
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/logging"
 	"github.com/ghnotify/ghnotify/shared/natsconn"
-	"github.com/nats-io/nats.go"
 )
 
 func main() {
 	e := config.NewEnv(os.LookupEnv)
 	cfg := gateway.ConfigFromEnv(e)
 	natsCfg := natsconn.FromEnv(e)
-	logCfg := logging.Config{
-		Level:  e.String("GHNOTIFY_LOG_LEVEL", "info"),
-		Format: e.String("GHNOTIFY_LOG_FORMAT", "json"),
-	}
+	logCfg := logging.FromEnv(e, "json")
 	err := e.Err()
 	if err == nil {
 		err = cfg.Validate()
@@ -40,26 +36,19 @@ func main() {
 	}
 }
 
+// run connects to NATS, serves until ctx ends, then drains the connection.
 func run(ctx context.Context, cfg gateway.Config, natsCfg natsconn.Config, logCfg logging.Config) error {
 	log, err := logging.New(os.Stderr, logCfg)
 	if err != nil {
 		return err
 	}
-	closed := make(chan struct{})
-	nc, err := natsconn.Connect("ghnotify-gateway", natsCfg, log, nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	nc, err := natsconn.Connect("ghnotify-gateway", natsCfg, log)
 	if err != nil {
 		return err
 	}
-	runErr := gateway.Run(ctx, cfg, nc, log)
-	if err := nc.Drain(); err != nil {
-		log.Warn().Err(err).Msg("draining nats connection failed")
-		nc.Close()
-	}
-	select {
-	case <-closed:
-	case <-time.After(cfg.ShutdownTimeout + time.Second):
-		log.Warn().Msg("nats connection did not drain in time; closing it")
-		nc.Close()
+	runErr := gateway.Run(ctx, cfg, nc.Conn, log)
+	if err := nc.DrainAndWait(cfg.ShutdownTimeout + time.Second); err != nil {
+		log.Warn().Err(err).Msg("closing nats connection")
 	}
 	return runErr
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/logging"
 	"github.com/ghnotify/ghnotify/shared/natsconn"
-	"github.com/nats-io/nats.go"
-	"github.com/rs/zerolog"
 )
 
 // drainTimeout bounds the wait for the NATS connection to drain at exit.
@@ -26,18 +24,11 @@ func main() {
 	e := config.NewEnv(os.LookupEnv)
 	cfg := normalizer.ConfigFromEnv(e)
 	natsCfg := natsconn.FromEnv(e)
-	logCfg := logging.Config{
-		Level:  e.String("GHNOTIFY_LOG_LEVEL", "info"),
-		Format: e.String("GHNOTIFY_LOG_FORMAT", "json"),
-	}
+	logCfg := logging.FromEnv(e, "json")
 	err := e.Err()
-	var log zerolog.Logger
-	if err == nil {
-		log, err = logging.New(os.Stderr, logCfg)
-	}
 	if err == nil {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err = run(ctx, cfg, natsCfg, log)
+		err = run(ctx, cfg, natsCfg, logCfg)
 		stop()
 	}
 	if err != nil {
@@ -47,24 +38,18 @@ func main() {
 }
 
 // run connects to NATS, runs the normalizer until ctx ends and drains the connection.
-func run(ctx context.Context, cfg normalizer.Config, natsCfg natsconn.Config, log zerolog.Logger) error {
-	closed := make(chan struct{})
-	nc, err := natsconn.Connect("ghnotify-normalizer", natsCfg, log,
-		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+func run(ctx context.Context, cfg normalizer.Config, natsCfg natsconn.Config, logCfg logging.Config) error {
+	log, err := logging.New(os.Stderr, logCfg)
 	if err != nil {
 		return err
 	}
-	runErr := normalizer.Run(ctx, cfg, nc, log)
-	if err := nc.Drain(); err != nil {
-		log.Warn().Err(err).Msg("draining nats connection failed")
-		nc.Close()
-		return runErr
+	nc, err := natsconn.Connect("ghnotify-normalizer", natsCfg, log)
+	if err != nil {
+		return err
 	}
-	select {
-	case <-closed:
-	case <-time.After(drainTimeout):
-		log.Warn().Msg("nats connection did not drain in time; closing")
-		nc.Close()
+	runErr := normalizer.Run(ctx, cfg, nc.Conn, log)
+	if err := nc.DrainAndWait(drainTimeout); err != nil {
+		log.Warn().Err(err).Msg("closing nats connection")
 	}
 	return runErr
 }

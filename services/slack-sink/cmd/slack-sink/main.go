@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	sink "github.com/ghnotify/ghnotify/services/slack-sink"
 	"github.com/ghnotify/ghnotify/shared/config"
@@ -25,7 +26,7 @@ func main() {
 	e := config.NewEnv(os.LookupEnv)
 	cfg := sink.ConfigFromEnv(e)
 	natsCfg := natsconn.FromEnv(e)
-	logCfg := logging.Config{Level: e.String("GHNOTIFY_LOG_LEVEL", "info"), Format: e.String("GHNOTIFY_LOG_FORMAT", "json")}
+	logCfg := logging.FromEnv(e, "json")
 	if *routesFlag != "" {
 		cfg.RoutesFile = *routesFlag
 	}
@@ -42,6 +43,7 @@ func main() {
 	}
 }
 
+// run connects to NATS, runs the sink until ctx ends and drains the connection.
 func run(ctx context.Context, cfg sink.Config, natsCfg natsconn.Config, logCfg logging.Config) error {
 	log, err := logging.New(os.Stderr, logCfg)
 	if err != nil {
@@ -51,9 +53,9 @@ func run(ctx context.Context, cfg sink.Config, natsCfg natsconn.Config, logCfg l
 	if err != nil {
 		return err
 	}
-	runErr := sink.Run(ctx, cfg, nc, log)
-	if err := nc.Drain(); err != nil && runErr == nil {
-		return fmt.Errorf("draining nats connection: %w", err)
+	runErr := sink.Run(ctx, cfg, nc.Conn, log)
+	if err := nc.DrainAndWait(cfg.ShutdownTimeout + 10*time.Second); err != nil {
+		log.Warn().Err(err).Msg("closing nats connection")
 	}
 	return runErr
 }
