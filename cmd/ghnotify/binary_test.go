@@ -4,17 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ghnotify/ghnotify/shared/corpus"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	natsserver "github.com/nats-io/nats-server/v2/test"
@@ -244,4 +245,164 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 	}
 	gw.stop(t, 30*time.Second)
 	sinkProc.stop(t, 30*time.Second)
+}
+
+// TestBinaryRunSIGTERMMidFlowLosesNothing stops the real `ghnotify run` with
+// SIGTERM while signed deliveries are still arriving, starts it again on the
+// same data directory, and checks that every delivery the gateway accepted
+// was notified exactly once across both runs. The normalizer's AckWait is an
+// hour, so a message abandoned unsettled at shutdown could not be delivered
+// again within the test; the sink's AckWait is a minute, longer than the
+// wait below. Only a shutdown that settles everything it took passes.
+func TestBinaryRunSIGTERMMidFlowLosesNothing(t *testing.T) {
+	bin := filepath.Join(binaries(t), "ghnotify")
+	dataDir := filepath.Join(t.TempDir(), "data")
+	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
+	const secret = "sigterm-test-secret"
+	env := childEnv(
+		"GHNOTIFY_DATA_DIR="+dataDir,
+		"GHNOTIFY_HTTP_ADDR="+httpAddr,
+		"GHNOTIFY_NATS_LISTEN="+natsAddr,
+		"GITHUB_WEBHOOK_SECRET="+secret,
+		"GHNOTIFY_NORMALIZER_ACK_WAIT=1h",
+		"GHNOTIFY_LOG_FORMAT=json",
+	)
+	base := "http://" + httpAddr
+
+	first := startProc(t, "ghnotify run", bin, env, "run")
+	waitHealthy(t, base, 30*time.Second)
+
+	// Senders post deliveries until the gateway stops answering; every one
+	// answered 2xx was stored and must be notified.
+	const senders, perSender = 4, 50
+	var (
+		mu       sync.Mutex
+		accepted = map[string]bool{}
+		wg       sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 30 * time.Second}
+	for s := range senders {
+		wg.Go(func() {
+			for i := range perSender {
+				title := fmt.Sprintf("Sigterm issue %d-%d", s, i)
+				d, err := signDelivery(issuePayload(1000+s*perSender+i, title), deliveryParams{
+					Event: "issues", DeliveryID: fmt.Sprintf("sigterm-%d-%d", s, i), HookID: "1", Secret: []byte(secret),
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req, err := http.NewRequest(http.MethodPost, base+defaultGatewayPath, strings.NewReader(string(d.Body)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req.Header = d.Header
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the gateway has stopped listening
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode/100 != 2 {
+					return // shutting down (503) or gone
+				}
+				mu.Lock()
+				accepted[title] = true
+				mu.Unlock()
+			}
+		})
+	}
+	// Stop the stack once notifications are flowing, with deliveries still
+	// arriving and events still in the pipeline.
+	natstest.WaitFor(t, 30*time.Second, "notifications flowing and deliveries accepted", func() bool {
+		mu.Lock()
+		n := len(accepted)
+		mu.Unlock()
+		return n >= 40 && strings.Contains(first.stdout.String(), "Sigterm issue")
+	})
+	first.stop(t, 60*time.Second)
+	wg.Wait()
+
+	mu.Lock()
+	want := len(accepted)
+	mu.Unlock()
+	if want == 0 {
+		t.Fatal("no delivery was accepted")
+	}
+	t.Logf("%d of %d deliveries accepted before the gateway stopped; %d notified before the restart",
+		want, senders*perSender, strings.Count(first.stdout.String(), "Sigterm issue"))
+
+	second := startProc(t, "ghnotify run (after SIGTERM)", bin, env, "run")
+	waitHealthy(t, base, 30*time.Second)
+	count := func(title string) int {
+		needle := fmt.Sprintf("%q", title)
+		return strings.Count(first.stdout.String(), needle) + strings.Count(second.stdout.String(), needle)
+	}
+	natstest.WaitFor(t, 45*time.Second, "a notification for every accepted delivery", func() bool {
+		for title := range accepted {
+			if count(title) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// Everything was delivered: nothing left pending, nothing dead-lettered,
+	// and the events stream holds one event per stored delivery. (An ack the
+	// server had not processed when it stopped would leave a message
+	// ack-pending until its AckWait; that redelivery is harmless, the sink
+	// posts nothing twice, so ack-pending counts are not asserted.)
+	ctx := context.Background()
+	_, js := natstest.Connect(t, "nats://"+natsAddr)
+	natstest.WaitFor(t, 30*time.Second, "both consumers to have delivered everything", func() bool {
+		for _, c := range []struct{ stream, name string }{
+			{provision.StreamRaw, provision.ConsumerNormalizer},
+			{provision.StreamEvents, provision.ConsumerSlackSink},
+		} {
+			cons, err := js.Consumer(ctx, c.stream, c.name)
+			if err != nil {
+				return false
+			}
+			info, err := cons.Info(ctx)
+			if err != nil || info.NumPending != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	raw, err := js.Stream(ctx, provision.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := js.Stream(ctx, provision.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, e := raw.CachedInfo().State.Msgs, events.CachedInfo().State.Msgs; r != e || r < uint64(want) {
+		t.Errorf("raw stream holds %d deliveries and events stream %d events, want equal and at least the %d accepted", r, e, want)
+	}
+	dlq, err := js.Stream(ctx, provision.StreamDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := dlq.CachedInfo().State.Msgs; n != 0 {
+		t.Errorf("%d messages were dead-lettered, want none", n)
+	}
+	second.stop(t, 60*time.Second)
+
+	for title := range accepted {
+		if n := count(title); n != 1 {
+			t.Errorf("%q was notified %d times, want exactly once", title, n)
+		}
+	}
+	// A delivery that got no answer may or may not have been stored, but
+	// never twice.
+	for s := range senders {
+		for i := range perSender {
+			if n := count(fmt.Sprintf("Sigterm issue %d-%d", s, i)); n > 1 {
+				t.Errorf("delivery %d-%d was notified %d times", s, i, n)
+			}
+		}
+	}
 }

@@ -38,6 +38,7 @@ The most common ones:
 // usageError is a mistake on the command line; it exits with status 2.
 type usageError struct{ msg string }
 
+// Error returns the mistake as it is shown to the user.
 func (e usageError) Error() string { return e.msg }
 
 // exitCode maps an error returned by run to the process exit status.

@@ -28,6 +28,7 @@ type fakeSlack struct {
 	posts [][]byte
 }
 
+// ServeHTTP records one post and answers "ok" as Slack does.
 func (s *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
@@ -36,6 +37,7 @@ func (s *fakeSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
+// Posts returns a copy of the bodies posted so far.
 func (s *fakeSlack) Posts() [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -220,6 +222,7 @@ func testEndToEnd(t *testing.T, externalNATS bool) {
 	}
 }
 
+// joinPosts joins posted bodies one a line, for failure messages.
 func joinPosts(ps [][]byte) string {
 	var b strings.Builder
 	for _, p := range ps {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/ghnotify/ghnotify/shared/corpus"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 )
 
@@ -25,12 +25,14 @@ type syncBuffer struct {
 	buf bytes.Buffer
 }
 
+// Write appends p under the lock.
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
+// String returns everything written so far.
 func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -90,11 +92,13 @@ func binaries(t testing.TB) string {
 	return buildDir
 }
 
+// buildError is a failed go build of one of the binaries, with its output.
 type buildError struct {
 	pkg, out string
 	err      error
 }
 
+// Error returns the package, the error and the compiler output.
 func (e *buildError) Error() string { return e.pkg + ": " + e.err.Error() + "\n" + e.out }
 
 func TestMain(m *testing.M) {

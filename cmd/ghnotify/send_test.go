@@ -166,6 +166,7 @@ type recordingGateway struct {
 	answer string
 }
 
+// ServeHTTP records the request and its body and answers with the set status.
 func (g *recordingGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	g.mu.Lock()

@@ -23,6 +23,7 @@ func Version() string {
 	return "dev"
 }
 
+// printVersion writes the version line of `ghnotify version` to w.
 func printVersion(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "ghnotify %s (%s, %s/%s)\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return err
