@@ -1,6 +1,10 @@
 package gateway
 
-import "testing"
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
 
 func TestAllowlist(t *testing.T) {
 	a, err := NewAllowlist(
@@ -58,4 +62,42 @@ func TestAllowlistRejectsBadRanges(t *testing.T) {
 			t.Errorf("NewAllowlist(trusted %q) accepted", bad)
 		}
 	}
+}
+
+// FuzzClientIP feeds arbitrary peers and X-Forwarded-For values to the
+// client address logic: an untrusted peer is always the client, whatever
+// the header says, and a client named through a trusted proxy is the peer
+// or one of the header's hops.
+func FuzzClientIP(f *testing.F) {
+	f.Add("10.1.2.3:443", "192.30.252.10, 198.51.100.1")
+	f.Add("198.51.100.1:443", "192.30.252.10")
+	f.Add("[::ffff:10.0.0.1]:1", "::ffff:192.30.252.1,10.9.9.9")
+	f.Add("10.1.2.3:443", "not-an-ip")
+	f.Add("nonsense", "")
+	a, err := NewAllowlist([]string{"192.30.252.0/22"}, []string{"10.0.0.0/8", "::1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		got, ok := a.ClientIP(remote, []string{xff})
+		peer, perr := netip.ParseAddrPort(remote)
+		if perr != nil || !ok {
+			return
+		}
+		if !contains(a.trusted, peer.Addr().Unmap()) {
+			if got != peer.Addr().Unmap() {
+				t.Fatalf("ClientIP(%q, %q) = %s, want the untrusted peer", remote, xff, got)
+			}
+			return
+		}
+		if got == peer.Addr().Unmap() {
+			return
+		}
+		for _, hop := range strings.Split(xff, ",") {
+			if h, err := netip.ParseAddr(strings.TrimSpace(hop)); err == nil && h.Unmap() == got {
+				return
+			}
+		}
+		t.Fatalf("ClientIP(%q, %q) = %s, neither the peer nor a hop", remote, xff, got)
+	})
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"net"
 	"os"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of the gateway's settings.
@@ -56,12 +56,18 @@ type Config struct {
 	AllowedCIDRs []string
 	// TrustedProxies are the ranges whose X-Forwarded-For is believed.
 	TrustedProxies []string
-	// HTTP server hardening.
+	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
-	MaxHeaderBytes    int
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the time from the end of a request's headers to
+	// the end of its answer; it must exceed PublishTimeout.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long a keep-alive connection waits for its
+	// next request.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps the size of a request's headers.
+	MaxHeaderBytes int
 	// ShutdownTimeout bounds the graceful shutdown of the HTTP server.
 	ShutdownTimeout time.Duration
 	// MetricsGatherer, when set, adds its metrics to /metrics: `ghnotify run`
@@ -209,7 +215,7 @@ func (c Config) Validate() error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("invalid gateway configuration: %w", errors.Join(errs...))
+	return fmt.Errorf("checking gateway configuration: %w", errors.Join(errs...))
 }
 
 // checkHorizon refuses a dedupe horizon longer than the raw stream keeps

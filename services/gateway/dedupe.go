@@ -145,10 +145,10 @@ func fromHeaders(h interface{ Get(string) string }) (deliveryID, sha256hex strin
 // held as a 64-bit hash, the map key, and a 32-bit check hash under an
 // independent seed, stored with the time: a false match needs both to
 // collide (about n/2^96 per lookup), and two keys sharing the 64-bit hash
-// (about one pair in 10^7 at two million keys) only make the older one
-// forgotten, never a new delivery taken for a duplicate. At 16 bytes a slot
-// it holds a million deliveries (two keys each) in well under a hundred
-// megabytes.
+// (a chance of about 10^-7 that any such pair exists at two million keys)
+// only make the older one forgotten, never a new delivery taken for a
+// duplicate. At 16 bytes a slot (about 38 bytes a key with the map's own
+// overhead) it holds a million deliveries, two keys each, in about 75 MB.
 type keyIndex struct {
 	seeds   [2]maphash.Seed
 	horizon time.Duration

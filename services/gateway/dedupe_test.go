@@ -182,3 +182,21 @@ func TestDeduperEmptyStreamReady(t *testing.T) {
 		t.Fatalf("Seen on an empty stream = %q, %v", r, err)
 	}
 }
+
+// TestKeyIndexCheckHash plants, under a key's 64-bit hash, an entry whose
+// check hash differs, as a second key colliding on the 64-bit hash would
+// leave: the key is not taken as present, and adding it replaces the
+// entry (the other key is forgotten, nothing is falsely found).
+func TestKeyIndexCheckHash(t *testing.T) {
+	x := newKeyIndex(time.Hour)
+	now := time.Unix(1_000_000, 0)
+	h, check := x.hash(DeliveryKey("new"))
+	x.keys[h] = keyEntry{check: check ^ 1, at: unixSeconds(now)}
+	if x.has(DeliveryKey("new")) {
+		t.Fatal("a key sharing only the 64-bit hash was taken as present")
+	}
+	x.add(DeliveryKey("new"), now.Add(-time.Minute))
+	if !x.has(DeliveryKey("new")) || x.len() != 1 || x.keys[h].check != check {
+		t.Fatalf("after add: has=%v len=%d entry=%+v", x.has(DeliveryKey("new")), x.len(), x.keys[h])
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ghnotify/ghnotify/shared/corpus"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/corpus"
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
@@ -39,6 +39,12 @@ type testGateway struct {
 // startGateway runs the gateway on nc until the test ends or stop is called.
 func startGateway(t *testing.T, nc *nats.Conn, mutate func(*Config)) *testGateway {
 	t.Helper()
+	return startGatewayLogged(t, nc, zerolog.Nop(), mutate)
+}
+
+// startGatewayLogged is startGateway logging to log.
+func startGatewayLogged(t *testing.T, nc *nats.Conn, log zerolog.Logger, mutate func(*Config)) *testGateway {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +63,7 @@ func startGateway(t *testing.T, nc *nats.Conn, mutate func(*Config)) *testGatewa
 	cfg.OnListen = func(a net.Addr) { listening <- a }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, nc, zerolog.Nop()) }()
+	go func() { done <- Run(ctx, cfg, nc, log) }()
 	var stopped atomic.Bool
 	stop := func() error {
 		if stopped.Swap(true) {
@@ -559,5 +565,87 @@ func TestRunRefusesHorizonBeyondRawRetention(t *testing.T) {
 	err := Run(context.Background(), cfg, nil, zerolog.Nop())
 	if err == nil || !strings.Contains(err.Error(), "GHNOTIFY_DEDUPE_HORIZON") || !strings.Contains(err.Error(), "GHNOTIFY_RAW_MAX_AGE") {
 		t.Fatalf("Run = %v, want the horizon refused", err)
+	}
+}
+
+// TestStoredMessageHeaders checks every header stored with a raw message,
+// read by its literal name, for a JSON and a form-encoded delivery (the
+// latter stored as its JSON payload), without depending on the payload
+// corpus.
+func TestStoredMessageHeaders(t *testing.T) {
+	ns := natstest.Start(t)
+	g := startGateway(t, ns.NC, nil)
+	payload := []byte(`{"action":"labeled","label":{"name":"bug"}}`)
+	sent := map[string][]byte{
+		"hdr-json": payload,
+		"hdr-form": []byte("payload=" + url.QueryEscape(`{"action":"unlabeled","label":{"name":"bug"}}`)),
+	}
+	stored := map[string]string{
+		"hdr-json": string(payload),
+		"hdr-form": `{"action":"unlabeled","label":{"name":"bug"}}`,
+	}
+	before := time.Now().UTC().Truncate(time.Second)
+	for id, body := range sent {
+		ct := "application/json"
+		if id == "hdr-form" {
+			ct = "application/x-www-form-urlencoded"
+		}
+		if d := g.post(t, "label", id, ct, body); d.status != http.StatusAccepted {
+			t.Fatalf("%s: %d %+v", id, d.status, d.resp)
+		}
+	}
+	after := time.Now().UTC()
+	got := rawMessages(t, ns.JS)
+	for id, want := range stored {
+		if len(got[id]) != 1 {
+			t.Fatalf("%s stored %d times", id, len(got[id]))
+		}
+		m := got[id][0]
+		if string(m.Data()) != want {
+			t.Fatalf("%s: stored %q, want %q", id, m.Data(), want)
+		}
+		if m.Subject() != "github.raw.label" {
+			t.Fatalf("%s: subject %s", id, m.Subject())
+		}
+		h := m.Headers()
+		for name, v := range map[string]string{
+			"Nats-Msg-Id":                            id,
+			"X-GitHub-Event":                         "label",
+			"X-GitHub-Delivery":                      id,
+			"X-GitHub-Hook-ID":                       "99",
+			"X-GitHub-Hook-Installation-Target-Type": "repository",
+			"X-GitHub-Hook-Installation-Target-ID":   "4242",
+			"Ghnotify-Content-Sha256":                sha256hex(want),
+		} {
+			if got := h.Get(name); got != v {
+				t.Errorf("%s: header %s = %q, want %q", id, name, got, v)
+			}
+		}
+		at, err := time.Parse(time.RFC3339Nano, h.Get("Ghnotify-Received-At"))
+		if err != nil {
+			t.Fatalf("%s: Ghnotify-Received-At %q: %v", id, h.Get("Ghnotify-Received-At"), err)
+		}
+		if at.Before(before) || at.After(after) {
+			t.Errorf("%s: received at %s, not between sending (%s) and the answer (%s)", id, at, before, after)
+		}
+	}
+}
+
+// TestReadyzNeedsRawStream checks that /readyz turns 503 when NATS is
+// connected but the raw stream cannot be reached.
+func TestReadyzNeedsRawStream(t *testing.T) {
+	ns := natstest.Start(t)
+	g := startGateway(t, ns.NC, nil)
+	natstest.WaitFor(t, 10*time.Second, "readyz to be 200", func() bool { return g.get(t, "/readyz") == http.StatusOK })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := ns.JS.DeleteStream(ctx, provision.StreamRaw); err != nil {
+		t.Fatal(err)
+	}
+	natstest.WaitFor(t, 10*time.Second, "readyz to be 503 without the raw stream", func() bool {
+		return g.get(t, "/readyz") == http.StatusServiceUnavailable
+	})
+	if !ns.NC.IsConnected() {
+		t.Fatal("nats disconnected: the test would not prove the stream check")
 	}
 }

@@ -129,6 +129,13 @@ func (h *webhookHandler) refuse(w http.ResponseWriter, log zerolog.Logger, statu
 // reading a byte of the body.
 var errDeclaredTooLarge = errors.New("declared body too large")
 
+// preallocMax is the largest declared Content-Length whose buffer is
+// allocated before the body arrives. Larger bodies grow their buffer as
+// bytes arrive, so that a client declaring a large body and sending little
+// of it (before any signature can be checked) cannot make the gateway hold
+// memory it never filled.
+const preallocMax = 1 << 20
+
 // readBody reads the whole body, at most limit bytes of it. A larger body
 // fails as soon as the cap is passed, without buffering the rest.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
@@ -136,7 +143,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, errDeclaredTooLarge
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
-	if r.ContentLength > 0 {
+	if r.ContentLength > 0 && r.ContentLength <= preallocMax {
 		buf := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(body, buf); err != nil {
 			return nil, err
@@ -162,11 +169,21 @@ func clip(s string) string {
 	return s
 }
 
-// methodNotAllowed answers 405 for other methods on the webhook route.
+// allowedMethods are the methods of each route, for the Allow header of a 405.
+var allowedMethods = map[string]string{
+	WebhookPath: http.MethodPost,
+	"/healthz":  "GET, HEAD",
+	"/readyz":   "GET, HEAD",
+	"/metrics":  http.MethodGet,
+}
+
+// methodNotAllowed answers 405, with the route's Allow header, for other
+// methods on a known route.
 func methodNotAllowed(m *metrics) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.refusals.WithLabelValues(refusedMethod).Inc()
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, response{Status: "refused", Error: "method not allowed; use POST"})
+		allow := allowedMethods[r.URL.Path]
+		w.Header().Set("Allow", allow)
+		writeJSON(w, http.StatusMethodNotAllowed, response{Status: "refused", Error: "method not allowed; use " + allow})
 	})
 }

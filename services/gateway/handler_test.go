@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -196,6 +197,49 @@ func TestWebhookStatusPaths(t *testing.T) {
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "", "d-1") }},
 		{name: "missing delivery is 400", status: 400,
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "") }},
+		{name: "event too long is 400", status: 400,
+			req: func() *http.Request {
+				return webhookRequest("POST", payload, "application/json", strings.Repeat("e", 65), "d-1")
+			}},
+		{name: "event not a token is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues.>", "d-1") }},
+		{name: "event with space is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "is sues", "d-1") }},
+		{name: "delivery too long is 400", status: 400,
+			req: func() *http.Request {
+				return webhookRequest("POST", payload, "application/json", "issues", strings.Repeat("d", 65))
+			}},
+		{name: "delivery with control character is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d\x01") }},
+		{name: "delivery with space is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d 1") }},
+		{name: "delivery not ASCII is 400", status: 400,
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "dé") }},
+		{name: "spoofed X-Forwarded-For from an untrusted peer is ignored (403)", status: 403,
+			mutate: func(h *webhookHandler) {
+				h.allow, _ = NewAllowlist([]string{"192.30.252.0/22"}, []string{"10.0.0.0/8"})
+			},
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1") // from 192.0.2.1
+				r.Header.Set("X-Forwarded-For", "192.30.252.10")
+				return r
+			}},
+		{name: "spoofed X-Forwarded-For cannot shut out an allowed peer", status: 202, stored: true,
+			mutate: func(h *webhookHandler) { h.allow, _ = NewAllowlist([]string{"192.0.2.0/24"}, nil) },
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
+				r.Header.Set("X-Forwarded-For", "198.51.100.1")
+				return r
+			}},
+		{name: "X-Forwarded-For from a trusted proxy is believed", status: 202, stored: true,
+			mutate: func(h *webhookHandler) {
+				h.allow, _ = NewAllowlist([]string{"192.30.252.0/22"}, []string{"192.0.2.0/24"})
+			},
+			req: func() *http.Request {
+				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
+				r.Header.Set("X-Forwarded-For", "198.51.100.1, 192.30.252.10")
+				return r
+			}},
 		{name: "headers checked before content type", status: 400,
 			req: func() *http.Request {
 				return webhookRequest("POST", payload, "text/plain", "issues", strings.Repeat("d", 65))
@@ -261,6 +305,27 @@ func TestWebhookStatusPaths(t *testing.T) {
 			prepare: func(f *fixture) {
 				f.dedupe.bodies = false
 				f.dedupe.keys = map[string]bool{BodyKey(sha256hex(payload)): true}
+			},
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
+		{name: "index: known delivery id is 200 duplicate", status: 200, status2: "duplicate",
+			mutate: func(h *webhookHandler) {
+				d := readyDeduper(true)
+				d.Remember("d-1", sha256hex(`{"other":1}`))
+				h.ingest.dedupe = d
+			},
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
+		{name: "index: known body is 200 duplicate", status: 200, status2: "duplicate",
+			mutate: func(h *webhookHandler) {
+				d := readyDeduper(true)
+				d.Remember("d-old", sha256hex(payload))
+				h.ingest.dedupe = d
+			},
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
+		{name: "index: known body stored when body dedupe is off", status: 202, stored: true,
+			mutate: func(h *webhookHandler) {
+				d := readyDeduper(false)
+				d.Remember("d-old", sha256hex(payload))
+				h.ingest.dedupe = d
 			},
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
 		{name: "stream duplicate window is 200 duplicate", status: 200, status2: "duplicate",
@@ -361,19 +426,35 @@ func TestDuplicateAfterStore(t *testing.T) {
 	}
 }
 
+// TestRefusalDoesNotReadOversizedBody sends 1 MiB to a gateway capped at
+// 4 KiB: a declared Content-Length over the cap is refused before a byte is
+// read, and a chunked body is cut off just past the cap.
 func TestRefusalDoesNotReadOversizedBody(t *testing.T) {
-	f := newFixture(t, nil)
-	body := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
-	r := httptest.NewRequest("POST", WebhookPath, body)
-	r.ContentLength = -1
-	r.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	f.handler.ServeHTTP(rec, r)
-	if rec.Code != 413 {
-		t.Fatalf("status %d, want 413", rec.Code)
-	}
-	if body.n > 64<<10 {
-		t.Fatalf("read %d bytes of a body capped at 4 KiB", body.n)
+	for _, tt := range []struct {
+		name          string
+		contentLength int64
+		maxRead       int
+	}{
+		{"declared", 1 << 20, 0},
+		{"chunked", -1, 64 << 10},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			body := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
+			r := httptest.NewRequest("POST", WebhookPath, body)
+			r.ContentLength = tt.contentLength
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set(headerEvent, "push")
+			r.Header.Set(headerDelivery, "big")
+			rec := httptest.NewRecorder()
+			f.handler.ServeHTTP(rec, r)
+			if rec.Code != 413 {
+				t.Fatalf("status %d, want 413", rec.Code)
+			}
+			if body.n > tt.maxRead {
+				t.Fatalf("read %d bytes of a 1 MiB body capped at 4 KiB, want at most %d", body.n, tt.maxRead)
+			}
+		})
 	}
 }
 
@@ -399,5 +480,40 @@ func TestReadyzWaitsForDedupeIndex(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "dedupe index") {
 		t.Fatalf("readyz while the index is rebuilt: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestMethodNotAllowedNamesRouteMethods checks the Allow header of a 405 on
+// each route.
+func TestMethodNotAllowedNamesRouteMethods(t *testing.T) {
+	f := newFixture(t, nil)
+	for path, want := range map[string]string{WebhookPath: "POST", "/healthz": "GET, HEAD", "/readyz": "GET, HEAD", "/metrics": "GET"} {
+		method := http.MethodPost
+		if path == WebhookPath {
+			method = http.MethodDelete
+		}
+		rec := httptest.NewRecorder()
+		f.handler.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != want {
+			t.Errorf("%s %s: %d, Allow %q; want 405, %q", method, path, rec.Code, rec.Header().Get("Allow"), want)
+		}
+	}
+}
+
+// TestDeclaredLengthNotAllocatedUpFront declares a 20 MiB body under a
+// 25 MiB cap and sends ten bytes: the gateway must not allocate what the
+// client only announced.
+func TestDeclaredLengthNotAllocatedUpFront(t *testing.T) {
+	r := httptest.NewRequest("POST", WebhookPath, io.MultiReader(strings.NewReader("0123456789"), errReader{}))
+	r.ContentLength = 20 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := readBody(httptest.NewRecorder(), r, 25<<20)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a body cut short was read without error")
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+		t.Fatalf("allocated %d bytes for ten received", n)
 	}
 }

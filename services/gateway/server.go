@@ -104,15 +104,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 			return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 		}
 	}
-	srv := &http.Server{
-		Handler:           routes(wh, m, &readiness{nc: nc, js: js, index: dedupe}),
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    cfg.MaxHeaderBytes,
-		ErrorLog:          stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
-	}
+	srv := newHTTPServer(cfg, routes(wh, m, &readiness{nc: nc, js: js, index: dedupe}), log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Int("secrets", wh.verifier.Len()).Bool("dedupe_bodies", cfg.DedupeBodies).
@@ -139,6 +131,21 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return fmt.Errorf("shutting down http server: %w", err)
 	}
 	return nil
+}
+
+// newHTTPServer returns the gateway's HTTP server with every timeout and
+// the header size cap of cfg (already filled with defaults) set, so that no
+// client can hold a connection or a request open indefinitely.
+func newHTTPServer(cfg Config, h http.Handler, log zerolog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
+	}
 }
 
 // routes wires the gateway's HTTP endpoints.
