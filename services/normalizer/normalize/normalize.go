@@ -482,35 +482,20 @@ func first(ts ...time.Time) time.Time {
 	return time.Time{}
 }
 
-func logins(us []*github.User) []string {
+// names returns the non-empty names of xs, in order.
+func names[T any](xs []T, name func(T) string) []string {
 	var out []string
-	for _, u := range us {
-		if l := u.GetLogin(); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func labelNames(ls []*github.Label) []string {
-	var out []string
-	for _, l := range ls {
-		if n := l.GetName(); n != "" {
+	for _, x := range xs {
+		if n := name(x); n != "" {
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-func teamNames(ts []*github.Team) []string {
-	var out []string
-	for _, t := range ts {
-		if n := teamName(t); n != "" {
-			out = append(out, n)
-		}
-	}
-	return out
-}
+func logins(us []*github.User) []string      { return names(us, (*github.User).GetLogin) }
+func labelNames(ls []*github.Label) []string { return names(ls, (*github.Label).GetName) }
+func teamNames(ts []*github.Team) []string   { return names(ts, teamName) }
 
 func teamName(t *github.Team) string {
 	if s := t.GetSlug(); s != "" {
