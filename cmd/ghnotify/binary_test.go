@@ -19,6 +19,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	natsserver "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -354,7 +355,11 @@ func TestBinaryRunSIGTERMMidFlowLosesNothing(t *testing.T) {
 	// ack-pending until its AckWait; that redelivery is harmless, the sink
 	// posts nothing twice, so ack-pending counts are not asserted.)
 	ctx := context.Background()
-	_, js := natstest.Connect(t, "nats://"+natsAddr)
+	key, err := nats.NkeyOptionFromSeed(NATSKeyFilePath(dataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, js := natstest.Connect(t, "nats://"+natsAddr, key)
 	natstest.WaitFor(t, 30*time.Second, "both consumers to have delivered everything", func() bool {
 		for _, c := range []struct{ stream, name string }{
 			{provision.StreamRaw, provision.ConsumerNormalizer},

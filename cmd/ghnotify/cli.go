@@ -21,6 +21,9 @@ Usage:
   ghnotify routes check FILE    validate a routes file
   ghnotify routes test ...      show which routes a payload matches and the
                                 messages it would post ("ghnotify routes -h")
+  ghnotify nats-context         write the nats CLI context "ghnotify" with the
+                                credentials of ghnotify's NATS, for
+                                "nats --context ghnotify ..."
   ghnotify version              print the version
   ghnotify help                 print this help
 
@@ -31,7 +34,8 @@ The most common ones:
   GHNOTIFY_ROUTES         routes file
   GHNOTIFY_DATA_DIR       data directory of the embedded NATS server (./data)
   GHNOTIFY_HTTP_ADDR      gateway listen address (:8080)
-  GHNOTIFY_NATS_LISTEN    embedded NATS client address (127.0.0.1:4222, "off")
+  GHNOTIFY_NATS_LISTEN    embedded NATS client address (127.0.0.1:4222, "off");
+                          clients authenticate with the nkey in the data directory
   NATS_URL                use this NATS instead of the embedded one
 `
 
@@ -64,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup co
 		return sendCommand(ctx, rest, stdout, stderr, lookup)
 	case "routes":
 		return runRoutes(ctx, rest, stdout, stderr, lookup)
+	case "nats-context":
+		return natsContextCommand(ctx, rest, stdout, stderr, lookup)
 	case "version", "-version", "--version":
 		return printVersion(stdout)
 	case "help", "-h", "-help", "--help":

@@ -33,7 +33,11 @@ type stackConfig struct {
 	DataDir string
 	// NATSListen is the embedded server's client address for tools such as
 	// the nats CLI; "off" disables it (GHNOTIFY_NATS_LISTEN, 127.0.0.1:4222).
+	// Clients authenticate with the NKey kept in the data directory.
 	NATSListen string
+	// NATSAllowRemote permits NATSListen and NATSMonitor on addresses other
+	// hosts can reach (GHNOTIFY_NATS_ALLOW_REMOTE, false).
+	NATSAllowRemote bool
 	// NATSMonitor is the embedded server's HTTP monitoring address; empty
 	// means off (GHNOTIFY_NATS_MONITOR).
 	NATSMonitor string
@@ -67,6 +71,7 @@ func stackConfigFromEnv(e *config.Env) stackConfig {
 		DataDir:         e.String("GHNOTIFY_DATA_DIR", "./data"),
 		NATSListen:      e.String("GHNOTIFY_NATS_LISTEN", "127.0.0.1:4222"),
 		NATSMonitor:     e.String("GHNOTIFY_NATS_MONITOR", ""),
+		NATSAllowRemote: e.Bool("GHNOTIFY_NATS_ALLOW_REMOTE", false),
 		NATS:            natsconn.FromEnv(e),
 		Provision:       provision.FromEnv(e),
 		Log:             logging.FromEnv(e, "console"),
@@ -271,7 +276,17 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	ecfg := embedded.Config{StoreDir: storeDir, MonitorAddr: cfg.NATSMonitor, MaxPayload: embeddedMaxPayload}
+	key, err := ensureNATSKey(cfg.DataDir, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	ecfg := embedded.Config{
+		StoreDir:    storeDir,
+		MonitorAddr: cfg.NATSMonitor,
+		MaxPayload:  embeddedMaxPayload,
+		User:        key,
+		AllowRemote: cfg.NATSAllowRemote,
+	}
 	if cfg.NATSListen != listenOff {
 		ecfg.ClientAddr = cfg.NATSListen
 	}
@@ -279,17 +294,44 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 	if err != nil {
 		return nil, nil, err
 	}
-	ev := log.Info().Str("store", storeDir)
+	ev := log.Info().Str("store", storeDir).Str("nkey_file", key.SeedFile())
 	if u := srv.ClientURL(); u != "" {
-		ev = ev.Str("client_url", u)
+		ev = ev.Str("client_url", u).Str("nats_cli", "ghnotify nats-context, then nats --context ghnotify stream ls")
 	}
-	ev.Msg("embedded nats with jetstream started")
+	ev.Msg("embedded nats with jetstream started; clients authenticate with the nkey in the data directory")
 	connect := func(name string) (*natsconn.Conn, error) {
 		return natsconn.Tracked(func(opts ...nats.Option) (*nats.Conn, error) {
 			return srv.Connect(name, opts...)
 		})
 	}
 	return connect, srv.Shutdown, nil
+}
+
+// NATSKeyFileName is the name of the embedded server's NKey user seed inside
+// the data directory.
+const NATSKeyFileName = "nats-user.nk"
+
+// NATSKeyFilePath returns where `ghnotify run` keeps the embedded server's
+// NKey user seed for a data directory.
+func NATSKeyFilePath(dataDir string) string {
+	return filepath.Join(dataDir, NATSKeyFileName)
+}
+
+// ensureNATSKey loads the embedded server's NKey user from the data
+// directory, generating it on first start.
+func ensureNATSKey(dataDir string, log zerolog.Logger) (*embedded.UserKey, error) {
+	path := NATSKeyFilePath(dataDir)
+	key, created, tightened, err := embedded.LoadOrCreateUserKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if tightened {
+		log.Warn().Str("file", path).Msg("nats key file was readable by others; restricted it to its owner (0600)")
+	}
+	if created {
+		log.Info().Str("file", path).Str("public_key", key.PublicKey()).Msg("generated the embedded nats server's nkey user")
+	}
+	return key, nil
 }
 
 // shellQuote quotes a path for a shell command line when it needs it.

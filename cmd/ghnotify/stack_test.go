@@ -1,12 +1,15 @@
 package main
 
 import (
-	"net"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 )
 
@@ -45,8 +48,9 @@ func TestStackConfigFromEnv(t *testing.T) {
 }
 
 // TestStartNATSClientListener checks that the embedded server listens for
-// external clients on GHNOTIFY_NATS_LISTEN, and that the services'
-// in-process connections work with the listener turned off.
+// external clients on GHNOTIFY_NATS_LISTEN, admits there only the NKey
+// generated into the data directory, and that the services' in-process
+// connections work with it, with the listener on or off.
 func TestStartNATSClientListener(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -73,11 +77,76 @@ func TestStartNATSClientListener(t *testing.T) {
 			if tt.listen == listenOff {
 				return
 			}
-			conn, err := net.Dial("tcp", tt.listen)
-			if err != nil {
-				t.Fatalf("the embedded server does not listen on %s: %v", tt.listen, err)
+			if nc, err := nats.Connect("nats://"+tt.listen, nats.MaxReconnects(0)); err == nil {
+				nc.Close()
+				t.Fatal("a client without credentials connected to the embedded server")
 			}
-			conn.Close()
+			key, err := nats.NkeyOptionFromSeed(NATSKeyFilePath(cfg.DataDir))
+			if err != nil {
+				t.Fatalf("no nkey in the data directory: %v", err)
+			}
+			nc, err := nats.Connect("nats://"+tt.listen, key)
+			if err != nil {
+				t.Fatalf("the data directory's nkey cannot connect on %s: %v", tt.listen, err)
+			}
+			nc.Close()
+			if fi, err := os.Stat(NATSKeyFilePath(cfg.DataDir)); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("nkey file: %v, mode %v; want 0600", err, fi.Mode().Perm())
+			}
 		})
 	}
+}
+
+// TestStartNATSRefusesRemoteListen checks that GHNOTIFY_NATS_LISTEN (and
+// GHNOTIFY_NATS_MONITOR) on an address other hosts can reach is refused, and
+// allowed with a warning under GHNOTIFY_NATS_ALLOW_REMOTE.
+func TestStartNATSRefusesRemoteListen(t *testing.T) {
+	port := freePort(t)
+	for _, tt := range []struct {
+		name string
+		cfg  stackConfig
+	}{
+		{"all interfaces", stackConfig{NATSListen: ":" + strconv.Itoa(port)}},
+		{"monitor on all interfaces", stackConfig{NATSListen: listenOff, NATSMonitor: ":" + strconv.Itoa(port)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.DataDir = filepath.Join(t.TempDir(), "data")
+			_, shutdown, err := startNATS(tt.cfg, zerolog.Nop())
+			if err == nil {
+				shutdown()
+				t.Fatal("started")
+			}
+			if !strings.Contains(err.Error(), "GHNOTIFY_NATS_ALLOW_REMOTE") {
+				t.Fatalf("err = %v, want it to name GHNOTIFY_NATS_ALLOW_REMOTE", err)
+			}
+		})
+	}
+	t.Run("allowed explicitly", func(t *testing.T) {
+		e := config.NewEnv(envOf(map[string]string{"GHNOTIFY_NATS_LISTEN": ":" + strconv.Itoa(port), "GHNOTIFY_NATS_ALLOW_REMOTE": "true"}))
+		cfg := stackConfigFromEnv(e)
+		if err := e.Err(); err != nil {
+			t.Fatal(err)
+		}
+		cfg.DataDir = filepath.Join(t.TempDir(), "data")
+		logs := &syncBuffer{}
+		connect, shutdown, err := startNATS(cfg, zerolog.New(logs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer shutdown()
+		c, err := connect("test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.DrainAndWait(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), "other hosts can reach") {
+			t.Fatalf("no warning in:\n%s", logs.String())
+		}
+		seed, _ := os.ReadFile(NATSKeyFilePath(cfg.DataDir))
+		if len(seed) == 0 || strings.Contains(logs.String(), strings.TrimSpace(string(seed))) {
+			t.Fatal("the nkey seed is missing or appeared in the log")
+		}
+	})
 }

@@ -24,10 +24,20 @@ type Config struct {
 	StoreDir string
 	// ClientAddr is host:port where the server also listens for external
 	// clients such as the nats CLI; empty means in-process connections only.
-	// Port 0 picks a free port.
+	// Port 0 picks a free port. Start refuses to listen without User, and on
+	// other than a loopback address without AllowRemote.
 	ClientAddr string
-	// MonitorAddr is host:port of the HTTP monitoring endpoint; empty means off.
+	// MonitorAddr is host:port of the HTTP monitoring endpoint; empty means
+	// off. It has no authentication, so it too must be on a loopback address
+	// unless AllowRemote is set.
 	MonitorAddr string
+	// User is the NKey user every client must authenticate as, in-process
+	// connections included. Nil admits anyone, and is allowed only without a
+	// ClientAddr (no client but this process can reach the server then).
+	User *UserKey
+	// AllowRemote permits ClientAddr and MonitorAddr on addresses other
+	// hosts can reach; Start logs a warning when it is used.
+	AllowRemote bool
 	// MaxPayload overrides MaxPayload when non-zero.
 	MaxPayload int32
 	// ReadyTimeout bounds the wait for the server to accept connections.
@@ -36,7 +46,8 @@ type Config struct {
 
 // Server is a running embedded NATS server.
 type Server struct {
-	srv *server.Server
+	srv  *server.Server
+	user *UserKey
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -53,6 +64,14 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	if cfg.MaxPayload > 0 {
 		opts.MaxPayload = cfg.MaxPayload
+	}
+	if cfg.User != nil {
+		opts.Nkeys = []*server.NkeyUser{{Nkey: cfg.User.PublicKey()}}
+	} else if cfg.ClientAddr != "" {
+		return nil, fmt.Errorf("starting embedded nats: refusing to listen for clients on %s without credentials", cfg.ClientAddr)
+	}
+	if err := checkReach(cfg, log); err != nil {
+		return nil, err
 	}
 	if cfg.ClientAddr == "" {
 		opts.DontListen = true
@@ -90,7 +109,45 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("starting embedded nats: not ready after %s (is %s in use?)", wait, cfg.ClientAddr)
 	}
-	return &Server{srv: ns}, nil
+	return &Server{srv: ns, user: cfg.User}, nil
+}
+
+// checkReach refuses addresses other hosts can reach unless cfg.AllowRemote,
+// and warns when it allows them.
+func checkReach(cfg Config, log zerolog.Logger) error {
+	for _, a := range []struct{ name, addr string }{{"client", cfg.ClientAddr}, {"monitor", cfg.MonitorAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		host, _, err := net.SplitHostPort(a.addr)
+		if err != nil {
+			return fmt.Errorf("parsing nats %s address: %w", a.name, err)
+		}
+		if IsLoopback(host) {
+			continue
+		}
+		if !cfg.AllowRemote {
+			return fmt.Errorf("starting embedded nats: the %s address %s is reachable from other hosts; "+
+				"use a loopback address such as 127.0.0.1, or allow it explicitly (GHNOTIFY_NATS_ALLOW_REMOTE=true)", a.name, a.addr)
+		}
+		msg := "embedded nats listens for clients on an address other hosts can reach, without TLS: credentials are required, but messages cross the network in clear text"
+		if a.name == "monitor" {
+			msg = "embedded nats monitoring listens on an address other hosts can reach; it has no authentication and shows connections, subscriptions and stream statistics"
+		}
+		log.Warn().Str("addr", a.addr).Msg(msg)
+	}
+	return nil
+}
+
+// IsLoopback reports whether host (of a host:port) is only reachable from
+// this machine: "localhost" or a loopback IP. An empty host means every
+// interface.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ClientURL is the URL external clients use, or "" when the server does not listen.
@@ -101,9 +158,14 @@ func (s *Server) ClientURL() string {
 	return s.srv.ClientURL()
 }
 
-// Connect opens an in-process client connection to the server.
+// Connect opens an in-process client connection to the server, as
+// Config.User when there is one.
 func (s *Server) Connect(name string, extra ...nats.Option) (*nats.Conn, error) {
-	opts := append([]nats.Option{nats.Name(name), nats.InProcessServer(s.srv), nats.MaxReconnects(-1)}, extra...)
+	opts := []nats.Option{nats.Name(name), nats.InProcessServer(s.srv), nats.MaxReconnects(-1)}
+	if s.user != nil {
+		opts = append(opts, s.user.Option())
+	}
+	opts = append(opts, extra...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting in-process to embedded nats: %w", err)

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,14 +17,18 @@ func TestStartConnectPersist(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	srv, err := Start(Config{StoreDir: dir, ClientAddr: "127.0.0.1:0"}, zerolog.Nop())
+	key, _, _, err := LoadOrCreateUserKey(filepath.Join(t.TempDir(), "nats-user.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Start(Config{StoreDir: dir, ClientAddr: "127.0.0.1:0", User: key}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if srv.ClientURL() == "" {
 		t.Fatal("server with a client address reports no client URL")
 	}
-	ext, err := nats.Connect(srv.ClientURL())
+	ext, err := nats.Connect(srv.ClientURL(), key.Option())
 	if err != nil {
 		t.Fatalf("external client cannot connect: %v", err)
 	}

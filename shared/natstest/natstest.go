@@ -75,10 +75,11 @@ func (s *Server) Stop() {
 	s.Srv.WaitForShutdown()
 }
 
-// Connect opens a client that reconnects forever; it is closed when the test ends.
-func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+// Connect opens a client that reconnects forever, with extra options such
+// as credentials; it is closed when the test ends.
+func Connect(t testing.TB, url string, extra ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(50 * time.Millisecond)}, extra...)...)
 	if err != nil {
 		t.Fatalf("connecting to test nats: %v", err)
 	}
