@@ -1,4 +1,4 @@
-# ghnotify: make run | test | build | lint | images | up | down | bench | clean
+# ghnotify: make run | test | build | lint | nats | images | secrets | up | down | bench | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
 
@@ -18,7 +18,7 @@ COMPOSE_PROJECT ?= ghnotify
 
 IMAGES   := gateway normalizer slack-sink nats
 
-.PHONY: all run build test test-unit fuzz lint images up down bench clean
+.PHONY: all run build test test-unit fuzz lint nats nats-context images secrets up down bench clean
 
 all: build
 
@@ -37,6 +37,14 @@ build: $(BIN)/ghnotify
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/normalizer ./services/normalizer/cmd/normalizer
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/slack-sink ./services/slack-sink/cmd/slack-sink
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/nats-server github.com/nats-io/nats-server/v2
+
+## nats: the nats CLI (natscli, pinned in tools/go.mod, a module of its own
+## outside the workspace so its dependencies stay out of the services) as
+## bin/nats. The end-to-end tests run the documented nats recipes with it.
+nats: $(BIN)/nats
+
+$(BIN)/nats: tools/go.mod tools/go.sum
+	cd tools && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -o $(abspath $(BIN))/nats github.com/nats-io/natscli/nats
 
 ## test: every module's tests with the race detector, then a short run of each fuzz target.
 test: test-unit fuzz
@@ -68,13 +76,30 @@ images: build
 		docker build -q -f docker/Dockerfile.$$img -t ghnotify/$$img:$(TAG) . || exit 1; \
 	done
 
-## up: start the compose stack (needs GITHUB_WEBHOOK_SECRET in the environment).
-up:
+## secrets: the compose stack's NATS credentials, generated once into
+## secrets/nats.env (git-ignored, readable by you only); kept when present.
+SECRETS  ?= secrets
+secrets: $(SECRETS)/nats.env
+
+$(SECRETS)/nats.env:
+	@umask 077; mkdir -p $(SECRETS); \
+	pw=$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'); \
+	printf '# NATS credentials of the compose stack (make secrets). Keep private.\nNATS_USER=ghnotify\nNATS_PASSWORD=%s\n' "$$pw" > $@.tmp && mv $@.tmp $@
+	@echo "generated $@ (NATS user and password of the compose stack)"
+
+## up: start the compose stack (needs GITHUB_WEBHOOK_SECRET in the environment;
+## generates the NATS credentials first if needed).
+up: secrets
 	$(COMPOSE) -p $(COMPOSE_PROJECT) up -d
 
 ## down: stop the compose stack, keeping the JetStream volume (down -v removes it).
 down:
 	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-unused} $(COMPOSE) -p $(COMPOSE_PROJECT) down
+
+## nats-context: the nats CLI context "ghnotify" for the compose stack's NATS
+## (127.0.0.1:4222, with the credentials in secrets/nats.env).
+nats-context: $(BIN)/ghnotify secrets
+	@set -a; . $(abspath $(SECRETS))/nats.env; set +a; NATS_URL=nats://127.0.0.1:4222 ./$(BIN)/ghnotify nats-context
 
 ## bench: every module's benchmarks on one core, one package at a time (the
 ## normalizer's target is per core), then the gateway load generator (gateway
