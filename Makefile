@@ -93,13 +93,14 @@ up: secrets
 	$(COMPOSE) -p $(COMPOSE_PROJECT) up -d
 
 ## down: stop the compose stack, keeping the JetStream volume (down -v removes it).
-down:
+down: secrets
 	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-unused} $(COMPOSE) -p $(COMPOSE_PROJECT) down
 
 ## nats-context: the nats CLI context "ghnotify" for the compose stack's NATS
-## (127.0.0.1:4222, with the credentials in secrets/nats.env).
+## (127.0.0.1:$GHNOTIFY_NATS_PORT, 4222, with the credentials in secrets/nats.env).
 nats-context: $(BIN)/ghnotify secrets
-	@set -a; . $(abspath $(SECRETS))/nats.env; set +a; NATS_URL=nats://127.0.0.1:4222 ./$(BIN)/ghnotify nats-context
+	@set -a; . $(abspath $(SECRETS))/nats.env; set +a; \
+	NATS_URL=nats://127.0.0.1:$${GHNOTIFY_NATS_PORT:-4222} ./$(BIN)/ghnotify nats-context
 
 ## bench: every module's benchmarks on one core, one package at a time (the
 ## normalizer's target is per core), then the gateway load generator (gateway
