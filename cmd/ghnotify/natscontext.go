@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/natsconn"
@@ -107,8 +109,23 @@ func natsContextCommand(_ context.Context, args []string, stdout, stderr io.Writ
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "wrote nats CLI context %q to %s (%s)\nuse it with: nats --context %s stream ls\n",
-		*name, path, nctx.URL, *name)
+		*name, path, redactURLs(nctx.URL), *name)
 	return err
+}
+
+// redactURLs masks the password of each comma-separated URL that carries
+// one (nats://user:password@host).
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			parts[i] = "(unparsable url)"
+			continue
+		}
+		parts[i] = u.Redacted()
+	}
+	return strings.Join(parts, ",")
 }
 
 // embeddedContext is the context of the embedded server of `ghnotify run`.

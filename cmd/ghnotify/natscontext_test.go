@@ -46,6 +46,12 @@ func TestNATSContextCommand(t *testing.T) {
 			want:    natsCLIContext{URL: "nats://n1:4222", NKey: "<cwd>/user.nk"},
 			ctxName: "ghnotify",
 		},
+		{
+			name:    "external server with the password in the url",
+			env:     map[string]string{"NATS_URL": "nats://ghnotify:pw-123@n1:4222,nats://n2:4222"},
+			want:    natsCLIContext{URL: "nats://ghnotify:pw-123@n1:4222,nats://n2:4222"},
+			ctxName: "ghnotify",
+		},
 		{name: "listener off", env: map[string]string{"GHNOTIFY_NATS_LISTEN": "off"}, wantErr: "listens for no client"},
 		{name: "random port", env: map[string]string{"GHNOTIFY_NATS_LISTEN": "127.0.0.1:0"}, wantErr: "port 0"},
 		{name: "two kinds of credentials", env: map[string]string{"NATS_URL": "nats://n1:4222", "NATS_USER": "u", "NATS_NKEY": "k.nk"}, wantErr: "one kind of credentials"},
