@@ -5,6 +5,8 @@ package natsconn
 
 import (
 	"fmt"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
@@ -46,6 +48,21 @@ func FromEnv(e *config.Env) Config {
 		CertFile:  e.String("NATS_CERT", ""),
 		KeyFile:   e.String("NATS_KEY", ""),
 	}
+}
+
+// HasCredentials reports whether cfg authenticates the connection: a
+// credentials file, an NKey, a user, a token, a client certificate, or a
+// user in the URL.
+func (c Config) HasCredentials() bool {
+	if c.CredsFile != "" || c.NKeyFile != "" || c.User != "" || c.Token.IsSet() || c.CertFile != "" {
+		return true
+	}
+	for _, u := range strings.Split(c.URL, ",") {
+		if p, err := neturl.Parse(strings.TrimSpace(u)); err == nil && p.User != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Options returns the nats.go options for cfg: auth and TLS, reconnect forever,
@@ -111,6 +128,10 @@ func Connect(name string, cfg Config, log zerolog.Logger, extra ...nats.Option) 
 	url := cfg.URL
 	if url == "" {
 		url = nats.DefaultURL
+	}
+	if !cfg.HasCredentials() {
+		log.Warn().Msg("no NATS credentials are configured (NATS_NKEY, NATS_CREDS, NATS_USER and NATS_PASSWORD, or NATS_TOKEN): " +
+			"a NATS server that admits this connection admits anyone who can reach it")
 	}
 	c, err := Tracked(func(tracking ...nats.Option) (*nats.Conn, error) {
 		return nats.Connect(url, append(append(opts, extra...), tracking...)...)
