@@ -74,6 +74,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 			traces:  traces,
 			metrics: m,
 			timeout: cfg.PublishTimeout,
+			claims:  claimsFor(cfg.DedupeBodies),
 		},
 		metrics: m,
 		log:     log,
