@@ -143,11 +143,12 @@ func ensureWebhookSecret(cfg *stackConfig, log zerolog.Logger) error {
 // the gateway first (no new deliveries), then the consumers (in-flight
 // messages finish), then the NATS connections drain, then the embedded server.
 func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
-	connect, shutdownNATS, err := startNATS(cfg, log)
+	connect, shutdownNATS, storeCheck, err := startNATS(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer shutdownNATS()
+	cfg.Gateway.StoreCheck = storeCheck
 
 	conns := map[string]*natsconn.Conn{}
 	defer func() {
@@ -256,20 +257,21 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 type connectFunc func(name string) (*natsconn.Conn, error)
 
 // startNATS starts the embedded server, or prepares connections to the
-// external one, returning how to connect and how to stop.
-func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error) {
+// external one, returning how to connect, how to stop, and (embedded only)
+// whether JetStream can store.
+func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), func(context.Context) error, error) {
 	nlog := log.With().Str("component", "nats").Logger()
 	if cfg.NATS.URL != "" {
 		log.Info().Msg("using external nats from NATS_URL")
 		connect := func(name string) (*natsconn.Conn, error) {
 			return natsconn.Connect(name, cfg.NATS, nlog)
 		}
-		return connect, func() {}, nil
+		return connect, func() {}, nil, nil
 	}
 
 	storeDir := filepath.Join(cfg.DataDir, "jetstream")
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("creating data directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	ecfg := embedded.Config{StoreDir: storeDir, MonitorAddr: cfg.NATSMonitor, MaxPayload: embeddedMaxPayload}
 	if cfg.NATSListen != listenOff {
@@ -277,7 +279,7 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 	}
 	srv, err := embedded.Start(ecfg, nlog)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ev := log.Info().Str("store", storeDir)
 	if u := srv.ClientURL(); u != "" {
@@ -289,8 +291,21 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 			return srv.Connect(name, opts...)
 		})
 	}
-	return connect, srv.Shutdown, nil
+	// Restart JetStream by itself once a write error (a full disk) is over.
+	keepCtx, stopKeeping := context.WithCancel(context.Background())
+	kept := make(chan struct{})
+	go func() { srv.KeepStoring(keepCtx, storeCheckEvery, nlog); close(kept) }()
+	shutdown := func() {
+		stopKeeping()
+		<-kept
+		srv.Shutdown()
+	}
+	return connect, shutdown, func(context.Context) error { return srv.Health() }, nil
 }
+
+// storeCheckEvery is how often the embedded server's ability to store is
+// checked, and a JetStream stopped by a write error restarted.
+const storeCheckEvery = 2 * time.Second
 
 // shellQuote quotes a path for a shell command line when it needs it.
 func shellQuote(s string) string {

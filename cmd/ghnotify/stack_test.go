@@ -58,7 +58,7 @@ func TestStartNATSClientListener(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := stackConfig{DataDir: filepath.Join(t.TempDir(), "data"), NATSListen: tt.listen}
-			connect, shutdown, err := startNATS(cfg, zerolog.Nop())
+			connect, shutdown, _, err := startNATS(cfg, zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -70,6 +70,8 @@ type Ingester struct {
 	// claims, when body dedupe is on, serialises requests carrying the
 	// same body (and only those) from the index check to the index update.
 	claims *bodyClaims
+	// health, when set, learns the outcome of every publish for /readyz.
+	health *storeHealth
 }
 
 // Ingest stores one delivery whose signature and headers have been checked.
@@ -112,6 +114,7 @@ func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, rec
 	start := time.Now()
 	seq, dup, err := in.store.Publish(ctx, d)
 	in.metrics.publishSeconds.Observe(time.Since(start).Seconds())
+	in.health.observe(err)
 	if err != nil {
 		return res, errors.Join(ErrUnavailable, err)
 	}

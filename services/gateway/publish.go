@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ghnotify/ghnotify/shared/delivery"
@@ -40,6 +41,9 @@ func (p *Publisher) Publish(ctx context.Context, d *delivery.Delivery) (uint64, 
 	}
 	ack, err := p.js.PublishMsg(ctx, m)
 	if err != nil {
+		if p.nc.IsConnected() {
+			err = errors.Join(ErrNotStored, err)
+		}
 		return 0, false, fmt.Errorf("publishing raw delivery: %w", err)
 	}
 	return ack.Sequence, ack.Duplicate, nil
