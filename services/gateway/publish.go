@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ghnotify/ghnotify/shared/delivery"
@@ -42,7 +41,7 @@ func (p *Publisher) Publish(ctx context.Context, d *delivery.Delivery) (uint64, 
 	ack, err := p.js.PublishMsg(ctx, m)
 	if err != nil {
 		if p.nc.IsConnected() {
-			err = errors.Join(ErrNotStored, err)
+			err = fmt.Errorf("%w: %w", ErrNotStored, err)
 		}
 		return 0, false, fmt.Errorf("publishing raw delivery: %w", err)
 	}

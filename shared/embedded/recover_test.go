@@ -201,6 +201,7 @@ func TestStartFailsOnReadOnlyStore(t *testing.T) {
 	if !errors.Is(err, syscall.EROFS) && !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "not writable") {
 		t.Fatalf("error = %v; want the store directory named as not writable, with the cause", err)
 	}
+	t.Log(err)
 }
 
 // TestStartFailsOnBusyClientPort checks that a client address in use fails
@@ -219,4 +220,5 @@ func TestStartFailsOnBusyClientPort(t *testing.T) {
 	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("error = %v; want the address and 'address already in use'", err)
 	}
+	t.Log(err)
 }
