@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,7 +91,8 @@ func readyz(t *testing.T, base string) (int, string) {
 // the stack to be ready and to store deliveries again without a restart.
 func TestDiskFullNotReadyThenStoresAgain(t *testing.T) {
 	dir := mountTmpfs(t, "32m")
-	slackSrv := httptest.NewServer(&fakeSlack{})
+	slack := &fakeSlack{}
+	slackSrv := httptest.NewServer(slack)
 	defer slackSrv.Close()
 	const secret = "disk-full-secret"
 	env := config.NewEnv(envOf(map[string]string{
@@ -163,9 +165,27 @@ func TestDiskFullNotReadyThenStoresAgain(t *testing.T) {
 		if code, _ := readyz(t, base); code != http.StatusOK {
 			return false
 		}
-		return postDelivery(t, base, secret, "issues", "after-"+strconv.Itoa(n), issuePayload(n, "after")) == http.StatusAccepted
+		return postDelivery(t, base, secret, "issues", "after-"+strconv.Itoa(n), issuePayload(n, "Stored after the disk was freed")) == http.StatusAccepted
 	})
-
+	// The consumers carry on after JetStream restarted: every delivery
+	// answered 202, before the disk filled and after, reaches Slack.
+	issueURL := regexp.MustCompile(`https://github\.com/acme/rocket/issues/(\d+)`)
+	natstest.WaitFor(t, 120*time.Second, "every stored delivery to reach Slack", func() bool {
+		posted := map[string]bool{}
+		after := false
+		for _, p := range slack.Posts() {
+			for _, m := range issueURL.FindAllStringSubmatch(string(p), -1) {
+				posted[m[1]] = true
+			}
+			after = after || strings.Contains(string(p), "Stored after the disk was freed")
+		}
+		for i := range n {
+			if !posted[strconv.Itoa(i)] {
+				return false
+			}
+		}
+		return after
+	})
 	if err := stop(); err != nil {
 		t.Fatalf("stopping the stack: %v", err)
 	}
