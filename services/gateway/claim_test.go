@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,4 +195,25 @@ func TestBodyClaimWaitEndsWithContext(t *testing.T) {
 	if c.held() != 0 {
 		t.Fatalf("%d claims held", c.held())
 	}
+}
+
+// BenchmarkBodyClaims measures taking and releasing the claim of distinct
+// bodies from parallel goroutines, as concurrent requests do.
+func BenchmarkBodyClaims(b *testing.B) {
+	c := newBodyClaims()
+	var next atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		var sum [32]byte
+		for pb.Next() {
+			n := next.Add(1)
+			for i := range 8 {
+				sum[i] = byte(n >> (8 * i))
+			}
+			release, err := c.claim(context.Background(), sum)
+			if err != nil {
+				b.Fatal(err)
+			}
+			release()
+		}
+	})
 }
