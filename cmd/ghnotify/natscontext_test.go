@@ -134,7 +134,7 @@ func TestNATSContextKeepsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := stackConfig{DataDir: data, NATSListen: listenOff}
-	connect, shutdown, err := startNATS(cfg, zerolog.Nop())
+	connect, shutdown, _, err := startNATS(cfg, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

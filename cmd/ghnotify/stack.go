@@ -148,11 +148,12 @@ func ensureWebhookSecret(cfg *stackConfig, log zerolog.Logger) error {
 // the gateway first (no new deliveries), then the consumers (in-flight
 // messages finish), then the NATS connections drain, then the embedded server.
 func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
-	connect, shutdownNATS, err := startNATS(cfg, log)
+	connect, shutdownNATS, storeCheck, err := startNATS(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer shutdownNATS()
+	cfg.Gateway.StoreCheck = storeCheck
 
 	conns := map[string]*natsconn.Conn{}
 	defer func() {
@@ -261,24 +262,25 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 type connectFunc func(name string) (*natsconn.Conn, error)
 
 // startNATS starts the embedded server, or prepares connections to the
-// external one, returning how to connect and how to stop.
-func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error) {
+// external one, returning how to connect, how to stop, and (embedded only)
+// whether JetStream can store.
+func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), func(context.Context) error, error) {
 	nlog := log.With().Str("component", "nats").Logger()
 	if cfg.NATS.URL != "" {
 		log.Info().Msg("using external nats from NATS_URL")
 		connect := func(name string) (*natsconn.Conn, error) {
 			return natsconn.Connect(name, cfg.NATS, nlog)
 		}
-		return connect, func() {}, nil
+		return connect, func() {}, nil, nil
 	}
 
 	storeDir := filepath.Join(cfg.DataDir, "jetstream")
 	if err := os.MkdirAll(storeDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("creating data directory: %w", err)
+		return nil, nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
 	key, err := ensureNATSKey(cfg.DataDir, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ecfg := embedded.Config{
 		StoreDir:    storeDir,
@@ -292,7 +294,7 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 	}
 	srv, err := embedded.Start(ecfg, nlog)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ev := log.Info().Str("store", storeDir).Str("nkey_file", key.SeedFile())
 	if u := srv.ClientURL(); u != "" {
@@ -304,7 +306,16 @@ func startNATS(cfg stackConfig, log zerolog.Logger) (connectFunc, func(), error)
 			return srv.Connect(name, opts...)
 		})
 	}
-	return connect, srv.Shutdown, nil
+	// Restart JetStream by itself once a write error (a full disk) is over.
+	keepCtx, stopKeeping := context.WithCancel(context.Background())
+	kept := make(chan struct{})
+	go func() { srv.KeepStoring(keepCtx, storeCheckEvery, nlog); close(kept) }()
+	shutdown := func() {
+		stopKeeping()
+		<-kept
+		srv.Shutdown()
+	}
+	return connect, shutdown, func(context.Context) error { return srv.Health() }, nil
 }
 
 // NATSKeyFileName is the name of the embedded server's NKey user seed inside
@@ -333,6 +344,10 @@ func ensureNATSKey(dataDir string, log zerolog.Logger) (*embedded.UserKey, error
 	}
 	return key, nil
 }
+
+// storeCheckEvery is how often the embedded server's ability to store is
+// checked, and a JetStream stopped by a write error restarted.
+const storeCheckEvery = 2 * time.Second
 
 // shellQuote quotes a path for a shell command line when it needs it.
 func shellQuote(s string) string {

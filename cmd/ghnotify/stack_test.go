@@ -62,7 +62,7 @@ func TestStartNATSClientListener(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := stackConfig{DataDir: filepath.Join(t.TempDir(), "data"), NATSListen: tt.listen}
-			connect, shutdown, err := startNATS(cfg, zerolog.Nop())
+			connect, shutdown, _, err := startNATS(cfg, zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,7 +111,7 @@ func TestStartNATSRefusesRemoteListen(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.DataDir = filepath.Join(t.TempDir(), "data")
-			_, shutdown, err := startNATS(tt.cfg, zerolog.Nop())
+			_, shutdown, _, err := startNATS(tt.cfg, zerolog.Nop())
 			if err == nil {
 				shutdown()
 				t.Fatal("started")
@@ -129,7 +129,7 @@ func TestStartNATSRefusesRemoteListen(t *testing.T) {
 		}
 		cfg.DataDir = filepath.Join(t.TempDir(), "data")
 		logs := &syncBuffer{}
-		connect, shutdown, err := startNATS(cfg, zerolog.New(logs))
+		connect, shutdown, _, err := startNATS(cfg, zerolog.New(logs))
 		if err != nil {
 			t.Fatal(err)
 		}

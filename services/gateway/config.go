@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -74,6 +75,10 @@ type Config struct {
 	// passes the default registry, where the other services register, so one
 	// endpoint shows the whole process. Go and process metrics then come from it.
 	MetricsGatherer prometheus.Gatherer
+	// StoreCheck, when set, is asked by /readyz whether JetStream can store
+	// deliveries: `ghnotify run` passes the embedded server's health, which
+	// knows about a stream's write error (a full disk) before a delivery fails.
+	StoreCheck func(context.Context) error
 	// Provision sizes the streams and buckets; its DedupeHorizon is how long
 	// delivery ids and bodies are remembered.
 	Provision provision.Config

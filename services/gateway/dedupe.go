@@ -214,3 +214,70 @@ func (x *keyIndex) prune(now time.Time) {
 	}
 	x.mu.Unlock()
 }
+
+// claimShards spreads in-flight claims over independent locks, so that
+// requests with different bodies never wait on one another.
+const claimShards = 64
+
+// bodyClaims makes the body check, the publish and the index update one
+// step per body within a gateway: the first request with a body claims its
+// digest until its outcome is remembered; a request with the same body
+// meanwhile waits for that outcome and then checks the index again (a
+// duplicate if the first was stored, its own attempt if the first failed).
+// Requests with other bodies are not held up.
+type bodyClaims struct {
+	shards [claimShards]claimShard
+}
+
+type claimShard struct {
+	mu       sync.Mutex
+	inFlight map[[32]byte]chan struct{}
+}
+
+func newBodyClaims() *bodyClaims {
+	c := &bodyClaims{}
+	for i := range c.shards {
+		c.shards[i].inFlight = make(map[[32]byte]chan struct{})
+	}
+	return c
+}
+
+// claim takes the claim on sum, waiting while another request holds it,
+// until ctx ends. The returned release must be called once the outcome is
+// remembered (or the attempt failed).
+func (c *bodyClaims) claim(ctx context.Context, sum [32]byte) (release func(), err error) {
+	s := &c.shards[sum[0]%claimShards]
+	for {
+		s.mu.Lock()
+		held, busy := s.inFlight[sum]
+		if !busy {
+			done := make(chan struct{})
+			s.inFlight[sum] = done
+			s.mu.Unlock()
+			return func() {
+				s.mu.Lock()
+				delete(s.inFlight, sum)
+				s.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-held:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for a delivery with the same body: %w", ctx.Err())
+		}
+	}
+}
+
+// held is the number of claims taken and not released.
+func (c *bodyClaims) held() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		n += len(s.inFlight)
+		s.mu.Unlock()
+	}
+	return n
+}

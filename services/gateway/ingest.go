@@ -56,7 +56,9 @@ type Result struct {
 // Ingester stores verified deliveries exactly once: a delivery id or body
 // already remembered is a duplicate and is not published (and gets a trace
 // record); otherwise the payload is published, and after the PubAck it is
-// remembered. The raw message is the gateway's record of a stored delivery:
+// remembered. With body dedupe on, the lookup, the publish and the index
+// update run under a claim on the body's digest, so that two requests with
+// one body under two ids never both pass the lookup. The raw message is the gateway's record of a stored delivery:
 // no trace record is written for it (the normalizer's trace record carries
 // its raw stream sequence and reception time).
 type Ingester struct {
@@ -65,6 +67,11 @@ type Ingester struct {
 	traces  traceRecorder
 	metrics *metrics
 	timeout time.Duration
+	// claims, when body dedupe is on, serialises requests carrying the
+	// same body (and only those) from the index check to the index update.
+	claims *bodyClaims
+	// health, when set, learns the outcome of every publish for /readyz.
+	health *storeHealth
 }
 
 // Ingest stores one delivery whose signature and headers have been checked.
@@ -77,6 +84,13 @@ func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, rec
 	sum := sha256.Sum256(payload)
 	res := Result{SHA256: hex.EncodeToString(sum[:])}
 
+	if in.claims != nil {
+		release, err := in.claims.claim(ctx, sum)
+		if err != nil {
+			return res, errors.Join(ErrUnavailable, err)
+		}
+		defer release()
+	}
 	reason, err := in.dedupe.Seen(ctx, id.DeliveryID, res.SHA256)
 	if err != nil {
 		return res, errors.Join(ErrUnavailable, err)
@@ -100,6 +114,7 @@ func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, rec
 	start := time.Now()
 	seq, dup, err := in.store.Publish(ctx, d)
 	in.metrics.publishSeconds.Observe(time.Since(start).Seconds())
+	in.health.observe(err)
 	if err != nil {
 		return res, errors.Join(ErrUnavailable, err)
 	}
@@ -128,4 +143,12 @@ func (in *Ingester) record(id Identity, res Result, at time.Time) {
 		Reason:     res.Reason,
 		At:         at,
 	})
+}
+
+// claimsFor returns the in-flight body claims when body dedupe is on.
+func claimsFor(bodies bool) *bodyClaims {
+	if !bodies {
+		return nil
+	}
+	return newBodyClaims()
 }

@@ -40,6 +40,9 @@ func (p *Publisher) Publish(ctx context.Context, d *delivery.Delivery) (uint64, 
 	}
 	ack, err := p.js.PublishMsg(ctx, m)
 	if err != nil {
+		if p.nc.IsConnected() {
+			err = fmt.Errorf("%w: %w", ErrNotStored, err)
+		}
 		return 0, false, fmt.Errorf("publishing raw delivery: %w", err)
 	}
 	return ack.Sequence, ack.Duplicate, nil

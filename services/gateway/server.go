@@ -60,6 +60,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		horizon = provision.Defaults().DedupeHorizon
 	}
 	dedupe := NewDeduper(cfg.DedupeBodies, horizon, log)
+	health := newStoreHealth()
 	m.observeIndex(dedupe)
 	traces := newTraceWriter(&trace.Store{KV: traceKV}, 1024, cfg.PublishTimeout, m, log)
 	wh := &webhookHandler{
@@ -74,6 +75,8 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 			traces:  traces,
 			metrics: m,
 			timeout: cfg.PublishTimeout,
+			claims:  claimsFor(cfg.DedupeBodies),
+			health:  health,
 		},
 		metrics: m,
 		log:     log,
@@ -104,7 +107,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 			return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 		}
 	}
-	srv := newHTTPServer(cfg, routes(wh, m, &readiness{nc: nc, js: js, index: dedupe}), log)
+	srv := newHTTPServer(cfg, routes(wh, m, &readiness{nc: nc, js: js, index: dedupe, store: health, storeCheck: cfg.StoreCheck}), log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Int("secrets", wh.verifier.Len()).Bool("dedupe_bodies", cfg.DedupeBodies).
@@ -167,13 +170,16 @@ func routes(wh http.Handler, m *metrics, ready *readiness) http.Handler {
 	return r
 }
 
-// readiness answers whether the dedupe index is complete, NATS connected
-// and the raw stream reachable, reusing an answer for readyCacheFor so that
-// probes stay cheap.
+// readiness answers whether the dedupe index is complete, NATS connected,
+// the raw stream reachable and deliveries being stored (the last publish
+// did not fail, and storeCheck, when set, passes), reusing an answer for
+// readyCacheFor so that probes stay cheap.
 type readiness struct {
-	nc    *nats.Conn
-	js    jetstream.JetStream
-	index interface{ Ready() bool }
+	nc         *nats.Conn
+	js         jetstream.JetStream
+	index      interface{ Ready() bool }
+	store      *storeHealth
+	storeCheck func(context.Context) error
 
 	mu      sync.Mutex
 	checked time.Time
@@ -187,6 +193,9 @@ func (rd *readiness) check(ctx context.Context) error {
 	if !rd.nc.IsConnected() {
 		return errors.New("nats is not connected")
 	}
+	if err := rd.store.check(); err != nil {
+		return err
+	}
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
 	if time.Since(rd.checked) < readyCacheFor {
@@ -197,6 +206,8 @@ func (rd *readiness) check(ctx context.Context) error {
 	rd.err = nil
 	if _, err := rd.js.Stream(ctx, provision.StreamRaw); err != nil {
 		rd.err = fmt.Errorf("stream %s unreachable: %w", provision.StreamRaw, err)
+	} else if rd.storeCheck != nil {
+		rd.err = rd.storeCheck(ctx)
 	}
 	rd.checked = time.Now()
 	return rd.err

@@ -55,6 +55,9 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.StoreDir == "" {
 		return nil, errors.New("starting embedded nats: store directory is empty")
 	}
+	if err := checkStart(cfg); err != nil {
+		return nil, err
+	}
 	opts := &server.Options{
 		ServerName: "ghnotify",
 		JetStream:  true,

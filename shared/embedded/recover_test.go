@@ -1,0 +1,224 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ghnotify/ghnotify/shared/natstest"
+	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// mountTmpfs mounts a tmpfs of size (such as "24m") on a fresh directory
+// and unmounts it when the test ends. It skips the test unless running as
+// root with mount permitted.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: mounting a small tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("skipped: mounting a tmpfs is not permitted here: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("unmounting %s: %v: %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fillDisk writes a file in dir until at most leave bytes remain free, and
+// returns its path.
+func fillDisk(t *testing.T, dir string, leave uint64) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 256<<10)
+	for {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		free := st.Bavail * uint64(st.Bsize)
+		if free <= leave {
+			return path
+		}
+		n := min(uint64(len(chunk)), free-leave)
+		if _, err := f.Write(chunk[:n]); err != nil {
+			return path
+		}
+	}
+}
+
+// TestStoringResumesAfterDiskFull fills the disk under the store until a
+// publish fails, checks that Health reports it, frees the space, and waits
+// for KeepStoring to make the server store again. Every acknowledged
+// message is still there.
+func TestStoringResumesAfterDiskFull(t *testing.T) {
+	dir := mountTmpfs(t, "24m")
+	srv, err := Start(Config{StoreDir: filepath.Join(dir, "jetstream")}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithCancel(context.Background())
+	kept := make(chan struct{})
+	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
+	defer func() { cancel(); <-kept }()
+
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer pcancel()
+	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
+		t.Fatal(err)
+	}
+	publish := func() error {
+		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := js.Publish(c, "github.raw.push", make([]byte, 16<<10))
+		return err
+	}
+	if err := srv.Health(); err != nil {
+		t.Fatalf("Health before the disk fills = %v", err)
+	}
+
+	filler := fillDisk(t, dir, 1<<20)
+	acked := 0
+	for ; ; acked++ {
+		if acked > 1000 {
+			t.Fatal("1000 publishes of 16 KiB stored with 1 MiB free")
+		}
+		if err := publish(); err != nil {
+			t.Logf("publish %d on a full disk: %v", acked, err)
+			break
+		}
+	}
+	if err := srv.Health(); err == nil {
+		t.Fatal("Health = nil while the stream cannot store")
+	}
+	if err := publish(); err == nil {
+		t.Fatal("a publish succeeded on a full disk")
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	natstest.WaitFor(t, 30*time.Second, "the server to store again after space returned", func() bool {
+		return srv.Health() == nil && publish() == nil
+	})
+	s, err := js.Stream(pctx, provision.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(pctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs < uint64(acked)+1 {
+		t.Fatalf("raw stream holds %d messages; %d were acknowledged before the disk filled, and one after", info.State.Msgs, acked)
+	}
+}
+
+// TestJetStreamRestartedAfterItDisabledItself stops JetStream as
+// nats-server does on a permission error while writing, and waits for
+// KeepStoring to start it again.
+func TestJetStreamRestartedAfterItDisabledItself(t *testing.T) {
+	srv, err := Start(Config{StoreDir: t.TempDir()}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	ctx, cancel := context.WithCancel(context.Background())
+	kept := make(chan struct{})
+	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
+	defer func() { cancel(); <-kept }()
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer pcancel()
+	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.NATS().ShutdownJetStream(); err != nil {
+		t.Fatal(err)
+	}
+	natstest.WaitFor(t, 30*time.Second, "jetstream to store again", func() bool {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := js.Publish(c, "github.raw.push", []byte(`{}`))
+		return err == nil && srv.Health() == nil
+	})
+}
+
+// TestStartFailsOnReadOnlyStore checks that an unwritable store directory
+// fails at start with that cause. The ready timeout is far longer than the
+// test's own timeout, so waiting for readiness would fail the test.
+func TestStartFailsOnReadOnlyStore(t *testing.T) {
+	var dir string
+	if os.Geteuid() == 0 {
+		// Root writes through file modes; a read-only mount stops it.
+		dir = mountTmpfs(t, "1m")
+		if err := os.Mkdir(filepath.Join(dir, "jetstream"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+			t.Fatalf("remounting read-only: %v: %s", err, out)
+		}
+	} else {
+		dir = t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "jetstream"), 0o500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Start(Config{StoreDir: filepath.Join(dir, "jetstream"), ReadyTimeout: time.Hour}, zerolog.Nop())
+	if err == nil {
+		t.Fatal("started on a read-only store directory")
+	}
+	if !errors.Is(err, syscall.EROFS) && !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), "not writable") {
+		t.Fatalf("error = %v; want the store directory named as not writable, with the cause", err)
+	}
+	t.Log(err)
+}
+
+// TestStartFailsOnBusyClientPort checks that a client address in use fails
+// at start with that cause.
+func TestStartFailsOnBusyClientPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	_, err = Start(Config{StoreDir: t.TempDir(), ClientAddr: addr, ReadyTimeout: time.Hour}, zerolog.Nop())
+	if err == nil {
+		t.Fatal("started on a busy client port")
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error = %v; want the address and 'address already in use'", err)
+	}
+	t.Log(err)
+}
