@@ -55,9 +55,6 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.StoreDir == "" {
 		return nil, errors.New("starting embedded nats: store directory is empty")
 	}
-	if err := checkStart(cfg); err != nil {
-		return nil, err
-	}
 	opts := &server.Options{
 		ServerName: "ghnotify",
 		JetStream:  true,
@@ -74,6 +71,9 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("starting embedded nats: refusing to listen for clients on %s without credentials", cfg.ClientAddr)
 	}
 	if err := checkReach(cfg, log); err != nil {
+		return nil, err
+	}
+	if err := checkStart(cfg); err != nil {
 		return nil, err
 	}
 	if cfg.ClientAddr == "" {
