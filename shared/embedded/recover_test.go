@@ -213,7 +213,11 @@ func TestStartFailsOnBusyClientPort(t *testing.T) {
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
-	_, err = Start(Config{StoreDir: t.TempDir(), ClientAddr: addr, ReadyTimeout: time.Hour}, zerolog.Nop())
+	key, _, _, err := LoadOrCreateUserKey(filepath.Join(t.TempDir(), "nats-user.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(Config{StoreDir: t.TempDir(), ClientAddr: addr, User: key, ReadyTimeout: time.Hour}, zerolog.Nop())
 	if err == nil {
 		t.Fatal("started on a busy client port")
 	}
