@@ -102,6 +102,7 @@ type fixture struct {
 	handler http.Handler
 	// ops serves the operations endpoints (/metrics) of the handler.
 	ops http.Handler
+	wh  *webhookHandler
 }
 
 func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
@@ -129,7 +130,7 @@ func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
 		// Every refusal logged, as tests of log lines expect.
 		wh.sampler = newRefusalSampler(wh.log, nil, 1<<30, time.Hour)
 	}
-	f.handler = routes(wh, m, nil)
+	f.handler, f.wh = routes(wh, m, nil), wh
 	f.ops = ops.Handler(false, ops.Endpoints{Metrics: wh.metrics.handler()})
 	return f
 }

@@ -23,6 +23,7 @@ type byteBudget struct {
 	mu    sync.Mutex
 	limit int64
 	used  int64
+	peak  int64
 }
 
 func newByteBudget(limit int64) *byteBudget { return &byteBudget{limit: limit} }
@@ -35,6 +36,7 @@ func (b *byteBudget) reserve(n int64) bool {
 		return false
 	}
 	b.used += n
+	b.peak = max(b.peak, b.used)
 	return true
 }
 
