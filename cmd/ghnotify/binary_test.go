@@ -25,7 +25,9 @@ import (
 // TestBinaryRunSendAndRestart runs the real `ghnotify run` with no
 // configuration but a data directory, sends the README's sample delivery
 // with `ghnotify send`, sees the console notification, stops it with
-// SIGTERM, and starts it again on the same data directory.
+// SIGTERM, and starts it again on the same data directory (opened to others
+// meanwhile, which the start restricts again). /metrics is served on the
+// operations address, not on the webhook port.
 func TestBinaryRunSendAndRestart(t *testing.T) {
 	bin := filepath.Join(binaries(t), "ghnotify")
 	root := corpus.RepoRoot(t)
@@ -105,8 +107,15 @@ func TestBinaryRunSendAndRestart(t *testing.T) {
 		}
 	}
 
+	// A data directory opened to others is restricted again at start.
+	if err := os.Chmod(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	again := startProc(t, "ghnotify run (second start)", bin, env, "run")
 	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
+	if fi, err := os.Stat(dataDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory after a start: %v %v, want mode 0700", fi.Mode(), err)
+	}
 	reused, err := readSecretFile(secretPath)
 	if err != nil {
 		t.Fatal(err)

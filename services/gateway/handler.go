@@ -77,14 +77,13 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	body, reserved, err := readBody(w, r, h.maxBody, h.budget)
-	defer h.budget.release(reserved)
+	rb, err := readBody(w, r, h.maxBody, h.budget)
+	defer rb.release()
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.Is(err, errBudgetFull):
-			w.Header().Set("Retry-After", h.retry)
-			h.refuse(w, log, http.StatusServiceUnavailable, refusedBusy, "too many request bodies in flight; retry later")
+			h.busy(w, log)
 		case errors.As(err, &tooLarge) || errors.Is(err, errDeclaredTooLarge):
 			h.refuse(w, log, http.StatusRequestEntityTooLarge, refusedTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
 		default:
@@ -96,12 +95,18 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.metrics.insecure.Inc()
 		log.Warn().Msg("signature not checked: GHNOTIFY_INSECURE_SKIP_SIGNATURE is set; never run like this in production")
 	} else {
-		idx, err := h.verifier.verifySum(body, want)
+		idx, err := h.verifier.verifySum(rb.chunks, want)
 		if err != nil {
 			h.refuse(w, log, http.StatusUnauthorized, refusedSignature, err.Error())
 			return
 		}
 		h.metrics.matched(idx)
+	}
+	// A body read in chunks becomes one buffer only once signed.
+	body, err := rb.bytes()
+	if err != nil {
+		h.busy(w, log)
+		return
 	}
 	payload := body
 	if format == formatForm {
@@ -139,6 +144,13 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info().Uint64("seq", res.Seq).Int("bytes", len(payload)).Msg("delivery stored")
 		writeJSON(w, http.StatusAccepted, response{Status: string(Stored), Delivery: id.DeliveryID})
 	}
+}
+
+// busy answers 503 with Retry-After to a request whose body does not fit
+// in the in-flight byte budget.
+func (h *webhookHandler) busy(w http.ResponseWriter, log zerolog.Logger) {
+	w.Header().Set("Retry-After", h.retry)
+	h.refuse(w, log, http.StatusServiceUnavailable, refusedBusy, "too many request bodies in flight; retry later")
 }
 
 func (h *webhookHandler) refuse(w http.ResponseWriter, log zerolog.Logger, status int, reason, msg string) {

@@ -520,8 +520,8 @@ func TestDeclaredLengthNotAllocatedUpFront(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	budget := newByteBudget(25 << 20)
-	_, reserved, err := readBody(httptest.NewRecorder(), r, 25<<20, budget)
-	budget.release(reserved)
+	b, err := readBody(httptest.NewRecorder(), r, 25<<20, budget)
+	b.release()
 	runtime.ReadMemStats(&after)
 	if err == nil {
 		t.Fatal("a body cut short was read without error")

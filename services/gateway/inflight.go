@@ -54,29 +54,79 @@ func (b *byteBudget) inUse() int64 {
 	return b.used
 }
 
-// chunkedStart is the first buffer of a body of unknown length.
-const chunkedStart = 64 << 10
+// Chunks of a body of unknown length: the first is small, later ones grow
+// with the body up to chunkMax.
+const (
+	chunkMin = 64 << 10
+	chunkMax = 1 << 20
+)
+
+// requestBody is a request body as read: one buffer, or, for a body of
+// unknown length, the chunks it arrived in (so that growing never copies
+// nor leaves garbage behind), with the bytes it holds in the budget.
+type requestBody struct {
+	chunks   [][]byte
+	size     int64
+	budget   *byteBudget
+	reserved int64
+}
+
+// release gives back everything the body reserved; call it once the
+// request has been answered.
+func (b *requestBody) release() {
+	b.budget.release(b.reserved)
+	b.reserved = 0
+}
+
+// bytes returns the body as one buffer. A body read in several chunks is
+// assembled into a new buffer, reserved in the budget first (errBudgetFull
+// when it does not fit); the chunks are given back once copied.
+func (b *requestBody) bytes() ([]byte, error) {
+	switch len(b.chunks) {
+	case 0:
+		return []byte{}, nil
+	case 1:
+		return b.chunks[0], nil
+	}
+	if !b.budget.reserve(b.size) {
+		return nil, errBudgetFull
+	}
+	whole := make([]byte, 0, b.size)
+	for _, c := range b.chunks {
+		whole = append(whole, c...)
+	}
+	b.chunks = [][]byte{whole}
+	b.budget.release(b.reserved)
+	b.reserved = b.size
+	return whole, nil
+}
 
 // readBody reads the whole body, at most limit bytes of it, inside budget.
-// It returns the body and the bytes it reserved, which the caller releases
-// once the request is answered (also on error). A declared Content-Length
-// above limit is refused before a byte is read; a declared length is
-// reserved as a whole before reading, a body of unknown length reserves
-// each buffer before growing into it. A larger body fails as soon as the
-// cap is passed, without buffering the rest.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64, budget *byteBudget) (body []byte, reserved int64, err error) {
+// The returned body is never nil: its release gives back what it reserved,
+// also on error. A declared Content-Length above limit is refused before a
+// byte is read; a declared length is reserved as a whole before reading; a
+// body of unknown length reserves each chunk before reading into it. A
+// larger body fails as soon as the cap is passed, without buffering the
+// rest.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, budget *byteBudget) (*requestBody, error) {
+	b := &requestBody{budget: budget}
 	if r.ContentLength > limit {
-		return nil, 0, errDeclaredTooLarge
+		return b, errDeclaredTooLarge
 	}
 	rd := http.MaxBytesReader(w, r.Body, limit)
 	if r.ContentLength >= 0 {
 		if !budget.reserve(r.ContentLength) {
-			return nil, 0, errBudgetFull
+			return b, errBudgetFull
 		}
-		body, err := readDeclared(rd, r.ContentLength)
-		return body, r.ContentLength, err
+		b.reserved = r.ContentLength
+		buf, err := readDeclared(rd, r.ContentLength)
+		if err != nil {
+			return b, err
+		}
+		b.chunks, b.size = [][]byte{buf}, int64(len(buf))
+		return b, nil
 	}
-	return readChunked(rd, limit, budget)
+	return b, b.readChunks(rd, limit)
 }
 
 // readDeclared reads a body of declared length n. The buffer of a large
@@ -100,35 +150,26 @@ func readDeclared(rd io.Reader, n int64) ([]byte, error) {
 	return buf, nil
 }
 
-// readChunked reads a body of unknown length, doubling its buffer as bytes
-// arrive; each larger buffer is reserved in budget before it is allocated
-// (the old one is released once copied).
-func readChunked(rd io.Reader, limit int64, budget *byteBudget) ([]byte, int64, error) {
-	size := min(int64(chunkedStart), limit+1)
-	if !budget.reserve(size) {
-		return nil, 0, errBudgetFull
-	}
-	reserved := size
-	buf := make([]byte, 0, size)
+// readChunks reads a body of unknown length into chunks, each reserved in
+// the budget before it is allocated.
+func (b *requestBody) readChunks(rd io.Reader, limit int64) error {
 	for {
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, reserved, nil
+		size := min(max(b.size, chunkMin), chunkMax, limit+1-b.size)
+		if !b.budget.reserve(size) {
+			return errBudgetFull
 		}
-		if err != nil {
-			return nil, reserved, err
+		b.reserved += size
+		chunk := make([]byte, size)
+		n, err := io.ReadFull(rd, chunk)
+		if n > 0 {
+			b.chunks = append(b.chunks, chunk[:n])
+			b.size += int64(n)
 		}
-		if len(buf) < cap(buf) {
-			continue
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return nil
+		case err != nil:
+			return err
 		}
-		grown := min(2*int64(cap(buf)), limit+1)
-		if !budget.reserve(grown) {
-			return nil, reserved, errBudgetFull
-		}
-		next := make([]byte, len(buf), grown)
-		copy(next, buf)
-		budget.release(reserved)
-		reserved, buf = grown, next
 	}
 }

@@ -176,7 +176,7 @@ func TestChunkedBodyCountedAsRead(t *testing.T) {
 	body := &countingReader{r: strings.NewReader(strings.Repeat("x", 1<<20))}
 	r := httptest.NewRequest("POST", WebhookPath, body)
 	r.ContentLength = -1
-	_, reserved, err := readBody(httptest.NewRecorder(), r, 4<<20, b)
+	rb, err := readBody(httptest.NewRecorder(), r, 4<<20, b)
 	if err != errBudgetFull {
 		t.Fatalf("readBody = %v, want the budget full", err)
 	}
@@ -186,7 +186,7 @@ func TestChunkedBodyCountedAsRead(t *testing.T) {
 	if body.n > budget {
 		t.Fatalf("read %d bytes into a budget of %d", body.n, budget)
 	}
-	b.release(reserved)
+	rb.release()
 	if b.inUse() != 0 {
 		t.Fatalf("%d bytes still reserved", b.inUse())
 	}
@@ -195,9 +195,17 @@ func TestChunkedBodyCountedAsRead(t *testing.T) {
 	b = newByteBudget(4 << 20)
 	r = httptest.NewRequest("POST", WebhookPath, strings.NewReader(strings.Repeat("y", 300<<10)))
 	r.ContentLength = -1
-	got, reserved, err := readBody(httptest.NewRecorder(), r, 4<<20, b)
-	if err != nil || len(got) != 300<<10 || reserved < int64(len(got)) || b.inUse() != reserved {
-		t.Fatalf("readBody = %d bytes, reserved %d, in use %d, %v", len(got), reserved, b.inUse(), err)
+	rb, err = readBody(httptest.NewRecorder(), r, 4<<20, b)
+	if err != nil || rb.size != 300<<10 || len(rb.chunks) < 2 || rb.reserved < rb.size || b.inUse() != rb.reserved {
+		t.Fatalf("readBody = %d bytes in %d chunks, reserved %d, in use %d, %v", rb.size, len(rb.chunks), rb.reserved, b.inUse(), err)
+	}
+	got, err := rb.bytes()
+	if err != nil || string(got) != strings.Repeat("y", 300<<10) || b.inUse() != int64(len(got)) {
+		t.Fatalf("assembled %d bytes, in use %d, %v", len(got), b.inUse(), err)
+	}
+	rb.release()
+	if b.peak > 2*(300<<10)+chunkMax || b.inUse() != 0 {
+		t.Fatalf("peak %d, in use %d after release", b.peak, b.inUse())
 	}
 }
 

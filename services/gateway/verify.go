@@ -90,7 +90,7 @@ func (v *Verifier) Verify(body []byte, sig, sha1 string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	return v.verifySum(body, want)
+	return v.verifySum([][]byte{body}, want)
 }
 
 // parseSignatureHeader checks the syntax of the signature headers, before a
@@ -106,14 +106,16 @@ func parseSignatureHeader(sig, sha1 string) ([sha256.Size]byte, error) {
 	return ParseSignature(sig)
 }
 
-// verifySum checks the decoded signature want against body under every
-// secret.
-func (v *Verifier) verifySum(body []byte, want [sha256.Size]byte) (int, error) {
+// verifySum checks the decoded signature want against the body made of
+// chunks under every secret.
+func (v *Verifier) verifySum(chunks [][]byte, want [sha256.Size]byte) (int, error) {
 	match := -1
 	var got [sha256.Size]byte
 	for i, k := range v.keys {
 		m := hmac.New(sha256.New, k)
-		m.Write(body)
+		for _, c := range chunks {
+			m.Write(c)
+		}
 		if hmac.Equal(m.Sum(got[:0]), want[:]) && match < 0 {
 			match = i
 		}
