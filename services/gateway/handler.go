@@ -103,11 +103,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.metrics.matched(idx)
 	}
 	// A body read in chunks becomes one buffer only once signed.
-	body, err := rb.bytes()
-	if err != nil {
-		h.busy(w, log)
-		return
-	}
+	body := rb.bytes()
 	payload := body
 	if format == formatForm {
 		if payload, err = formPayload(body); err != nil {
@@ -164,13 +160,6 @@ func (h *webhookHandler) refuse(w http.ResponseWriter, log zerolog.Logger, statu
 // errDeclaredTooLarge is a Content-Length above the cap: refused before
 // reading a byte of the body.
 var errDeclaredTooLarge = errors.New("declared body too large")
-
-// preallocMax is the largest declared Content-Length whose buffer is
-// allocated before the body arrives. Larger bodies get their whole buffer
-// once this much has arrived, so that a client declaring a large body and
-// sending little of it (before any signature can be checked) cannot make
-// the gateway hold memory it never filled.
-const preallocMax = 1 << 20
 
 func writeJSON(w http.ResponseWriter, status int, v response) {
 	b, _ := json.Marshal(v)

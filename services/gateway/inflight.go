@@ -54,51 +54,57 @@ func (b *byteBudget) inUse() int64 {
 	return b.used
 }
 
-// Chunks of a body of unknown length: the first is small, later ones grow
-// with the body up to chunkMax.
-const (
-	chunkMin = 64 << 10
-	chunkMax = 1 << 20
-)
+// chunkSize is the size of the pooled chunks a body larger than that, or
+// of unknown length, is read into.
+const chunkSize = 64 << 10
 
-// requestBody is a request body as read: one buffer, or, for a body of
-// unknown length, the chunks it arrived in (so that growing never copies
-// nor leaves garbage behind), with the bytes it holds in the budget.
+// chunkPool holds the chunks of bodies already answered, so that a flood of
+// large bodies refused after reading (a wrong signature) reuses the same
+// memory instead of leaving garbage behind for the collector.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
+
+// requestBody is a request body as read: one buffer for a small body of
+// declared length, otherwise the pooled chunks it arrived in, with the
+// bytes it holds in the budget. The signature is checked over the chunks;
+// only a signed body is copied into one buffer (bytes).
 type requestBody struct {
 	chunks   [][]byte
+	pooled   []*[]byte
 	size     int64
 	budget   *byteBudget
 	reserved int64
 }
 
-// release gives back everything the body reserved; call it once the
-// request has been answered.
+// release gives the chunks back to the pool and everything reserved back
+// to the budget; call it once the request has been answered.
 func (b *requestBody) release() {
+	for _, c := range b.pooled {
+		chunkPool.Put(c)
+	}
+	b.pooled, b.chunks = nil, nil
 	b.budget.release(b.reserved)
 	b.reserved = 0
 }
 
-// bytes returns the body as one buffer. A body read in several chunks is
-// assembled into a new buffer, reserved in the budget first (errBudgetFull
-// when it does not fit); the chunks are given back once copied.
-func (b *requestBody) bytes() ([]byte, error) {
-	switch len(b.chunks) {
-	case 0:
-		return []byte{}, nil
-	case 1:
-		return b.chunks[0], nil
-	}
-	if !b.budget.reserve(b.size) {
-		return nil, errBudgetFull
+// bytes returns the body as one buffer of its own (never a pooled chunk,
+// which is reused once the request is answered). The buffer takes the place
+// of the chunks in the budget.
+func (b *requestBody) bytes() []byte {
+	if len(b.pooled) == 0 && len(b.chunks) == 1 {
+		return b.chunks[0]
 	}
 	whole := make([]byte, 0, b.size)
 	for _, c := range b.chunks {
 		whole = append(whole, c...)
 	}
-	b.chunks = [][]byte{whole}
-	b.budget.release(b.reserved)
-	b.reserved = b.size
-	return whole, nil
+	return whole
+}
+
+// chunk takes a pooled chunk and returns its first n bytes.
+func (b *requestBody) chunk(n int64) []byte {
+	p := chunkPool.Get().(*[]byte)
+	b.pooled = append(b.pooled, p)
+	return (*p)[:n]
 }
 
 // readBody reads the whole body, at most limit bytes of it, inside budget.
@@ -107,62 +113,53 @@ func (b *requestBody) bytes() ([]byte, error) {
 // byte is read; a declared length is reserved as a whole before reading; a
 // body of unknown length reserves each chunk before reading into it. A
 // larger body fails as soon as the cap is passed, without buffering the
-// rest.
+// rest. Memory is taken as bytes arrive, so a client announcing a large
+// body and sending little of it makes the gateway hold little.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, budget *byteBudget) (*requestBody, error) {
 	b := &requestBody{budget: budget}
 	if r.ContentLength > limit {
 		return b, errDeclaredTooLarge
 	}
 	rd := http.MaxBytesReader(w, r.Body, limit)
-	if r.ContentLength >= 0 {
-		if !budget.reserve(r.ContentLength) {
-			return b, errBudgetFull
-		}
-		b.reserved = r.ContentLength
-		buf, err := readDeclared(rd, r.ContentLength)
-		if err != nil {
+	if r.ContentLength < 0 {
+		return b, b.readChunks(rd, limit)
+	}
+	if !budget.reserve(r.ContentLength) {
+		return b, errBudgetFull
+	}
+	b.reserved = r.ContentLength
+	if r.ContentLength <= chunkSize {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(rd, buf); err != nil {
 			return b, err
 		}
-		b.chunks, b.size = [][]byte{buf}, int64(len(buf))
+		b.chunks, b.size = [][]byte{buf}, r.ContentLength
 		return b, nil
 	}
-	return b, b.readChunks(rd, limit)
-}
-
-// readDeclared reads a body of declared length n. The buffer of a large
-// body is allocated whole only once its first preallocMax bytes have
-// arrived, so that a client announcing a large body and sending little of
-// it makes the gateway allocate little.
-func readDeclared(rd io.Reader, n int64) ([]byte, error) {
-	first := min(n, preallocMax)
-	buf := make([]byte, first)
-	if _, err := io.ReadFull(rd, buf); err != nil {
-		return nil, err
-	}
-	if n > first {
-		whole := make([]byte, n)
-		copy(whole, buf)
-		if _, err := io.ReadFull(rd, whole[first:]); err != nil {
-			return nil, err
+	for b.size < r.ContentLength {
+		c := b.chunk(min(chunkSize, r.ContentLength-b.size))
+		if _, err := io.ReadFull(rd, c); err != nil {
+			return b, err
 		}
-		buf = whole
+		b.chunks = append(b.chunks, c)
+		b.size += int64(len(c))
 	}
-	return buf, nil
+	return b, nil
 }
 
-// readChunks reads a body of unknown length into chunks, each reserved in
-// the budget before it is allocated.
+// readChunks reads a body of unknown length into pooled chunks, each
+// reserved in the budget before it is read into.
 func (b *requestBody) readChunks(rd io.Reader, limit int64) error {
 	for {
-		size := min(max(b.size, chunkMin), chunkMax, limit+1-b.size)
+		size := min(chunkSize, limit+1-b.size)
 		if !b.budget.reserve(size) {
 			return errBudgetFull
 		}
 		b.reserved += size
-		chunk := make([]byte, size)
-		n, err := io.ReadFull(rd, chunk)
+		c := b.chunk(size)
+		n, err := io.ReadFull(rd, c)
 		if n > 0 {
-			b.chunks = append(b.chunks, chunk[:n])
+			b.chunks = append(b.chunks, c[:n])
 			b.size += int64(n)
 		}
 		switch {
