@@ -97,6 +97,9 @@ func (b *requestBody) bytes() []byte {
 	for _, c := range b.chunks {
 		whole = append(whole, c...)
 	}
+	// The chunks of a signed body are left to the collector rather than
+	// kept in the pool next to the buffer that replaces them.
+	b.chunks, b.pooled = [][]byte{whole}, nil
 	return whole
 }
 

@@ -210,8 +210,8 @@ func TestChunkedBodyCountedAsRead(t *testing.T) {
 
 // TestDeclaredBodyReadInChunks reads a declared body larger than a chunk:
 // it arrives in pooled chunks, its signature is checked over them, and the
-// buffer it becomes is its own (the chunks go back to the pool and are
-// reused by the next body without changing it).
+// buffer it becomes is its own: reading the next body, into pooled chunks,
+// does not change it.
 func TestDeclaredBodyReadInChunks(t *testing.T) {
 	b := newByteBudget(1 << 20)
 	first := strings.Repeat("a", 3*chunkSize+17)

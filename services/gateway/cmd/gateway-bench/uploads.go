@@ -43,6 +43,7 @@ var uploadScenarios = []uploadScenario{
 	{name: "wrong signature", headers: true},
 	{name: "wrong signature, chunked", headers: true, chunked: true},
 	{name: "valid signature", headers: true, signed: true},
+	{name: "valid signature, chunked", headers: true, signed: true, chunked: true},
 }
 
 // runUploads measures the peak resident memory of the real gateway binary
