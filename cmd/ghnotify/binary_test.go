@@ -209,7 +209,7 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 		t.Fatalf("normalizer exited with %v, want a clean exit", norm.err)
 	}
 
-	startProc(t, "normalizer (restarted)", filepath.Join(dir, "normalizer"), env)
+	startProc(t, "normalizer (restarted)", filepath.Join(dir, "normalizer"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(normOps, "http://")))
 	natstest.WaitFor(t, 60*time.Second, "the normalizer to finish every raw delivery", func() bool {
 		c, err := js.Consumer(ctx, provision.StreamRaw, provision.ConsumerNormalizer)
 		if err != nil {
