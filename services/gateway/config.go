@@ -93,7 +93,6 @@ func ConfigFromEnv(e *config.Env) Config {
 		Addr:                  e.String("GHNOTIFY_HTTP_ADDR", DefaultAddr),
 		InsecureSkipSignature: e.Bool("GHNOTIFY_INSECURE_SKIP_SIGNATURE", false),
 		MaxBodyBytes:          int64(e.Int("GHNOTIFY_MAX_BODY_BYTES", DefaultMaxBodyBytes)),
-		MaxInflightBytes:      int64(e.Int("GHNOTIFY_MAX_INFLIGHT_BYTES", DefaultMaxInflightBytes)),
 		Ops:                   ops.FromEnv(e, ops.DefaultGatewayAddr),
 		PublishTimeout:        e.Duration("GHNOTIFY_PUBLISH_TIMEOUT", DefaultPublishTimeout),
 		RetryAfter:            e.Duration("GHNOTIFY_RETRY_AFTER", DefaultRetryAfter),
@@ -108,6 +107,8 @@ func ConfigFromEnv(e *config.Env) Config {
 		ShutdownTimeout:       e.Duration("GHNOTIFY_SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		Provision:             provision.FromEnv(e),
 	}
+	// The budget's default is never below the body cap.
+	c.MaxInflightBytes = int64(e.Int("GHNOTIFY_MAX_INFLIGHT_BYTES", int(max(DefaultMaxInflightBytes, c.MaxBodyBytes))))
 	for _, s := range e.List("GITHUB_WEBHOOK_SECRET", nil) {
 		c.Secrets = append(c.Secrets, config.Secret(s))
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/corpus"
@@ -523,4 +525,20 @@ func TestMetricsOnlyOnOpsAddress(t *testing.T) {
 	} else {
 		res.Body.Close()
 	}
+}
+
+func FuzzLogSafe(f *testing.F) {
+	f.Add("72d3162e-cc78-11e3-81ab-4c9367dc0958")
+	f.Add("a\x1b[2J\u202e\u2066\xff" + strings.Repeat("é", 40))
+	f.Fuzz(func(t *testing.T, s string) {
+		got := logSafe(s)
+		if len(got) > maxHeaderValue || !utf8.ValidString(got) {
+			t.Fatalf("logSafe(%q) = %q", s, got)
+		}
+		for _, r := range got {
+			if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Bidi_Control, r) {
+				t.Fatalf("logSafe(%q) kept %U", s, r)
+			}
+		}
+	})
 }
