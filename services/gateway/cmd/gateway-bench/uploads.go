@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +41,7 @@ type uploadScenario struct {
 }
 
 var uploadScenarios = []uploadScenario{
-	{name: "no GitHub headers", chunked: false},
+	{name: "no GitHub headers"},
 	{name: "wrong signature", headers: true},
 	{name: "wrong signature, chunked", headers: true, chunked: true},
 	{name: "valid signature", headers: true, signed: true},
@@ -152,25 +154,10 @@ func uploadScenarioRun(ctx context.Context, o options, bin, natsURL, logPath str
 		return "", 0, 0, err
 	}
 	var parts []string
-	for _, k := range sortedKeys(counts) {
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%d× %s", counts[k], k))
 	}
 	return strings.Join(parts, ", "), before, peak, nil
-}
-
-func sortedKeys(m map[string]int) []string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := range keys {
-		for j := i + 1; j < len(keys); j++ {
-			if keys[j] < keys[i] {
-				keys[i], keys[j] = keys[j], keys[i]
-			}
-		}
-	}
-	return keys
 }
 
 // sendUpload posts one upload of size bytes, generated as it is sent (the
