@@ -26,15 +26,18 @@ import (
 // TestBinaryRunSendAndRestart runs the real `ghnotify run` with no
 // configuration but a data directory, sends the README's sample delivery
 // with `ghnotify send`, sees the console notification, stops it with
-// SIGTERM, and starts it again on the same data directory.
+// SIGTERM, and starts it again on the same data directory (opened to others
+// meanwhile, which the start restricts again). /metrics is served on the
+// operations address, not on the webhook port.
 func TestBinaryRunSendAndRestart(t *testing.T) {
 	bin := filepath.Join(binaries(t), "ghnotify")
 	root := corpus.RepoRoot(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	httpAddr := freeAddr(t)
+	httpAddr, opsAddr := freeAddr(t), freeAddr(t)
 	env := childEnv(
 		"GHNOTIFY_DATA_DIR="+dataDir,
 		"GHNOTIFY_HTTP_ADDR="+httpAddr,
+		"GHNOTIFY_OPS_ADDR="+opsAddr,
 		"GHNOTIFY_NATS_LISTEN=127.0.0.1:0",
 		"GHNOTIFY_LOG_FORMAT=json",
 	)
@@ -68,8 +71,15 @@ func TestBinaryRunSendAndRestart(t *testing.T) {
 		return strings.Contains(run.stdout.String(), "Launch countdown skips from 3 to 1")
 	})
 
-	// One /metrics shows the gateway's and the sink's metrics, Go's once.
-	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	// /metrics is not served on the webhook port.
+	if resp, err := http.Get("http://" + httpAddr + "/metrics"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the webhook port answered %d, want 404", resp.StatusCode)
+	}
+	// One /metrics on the operations address shows the gateway's and the
+	// sink's metrics, Go's once.
+	resp, err := http.Get("http://" + opsAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +108,15 @@ func TestBinaryRunSendAndRestart(t *testing.T) {
 		}
 	}
 
+	// A data directory opened to others is restricted again at start.
+	if err := os.Chmod(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	again := startProc(t, "ghnotify run (second start)", bin, env, "run")
 	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
+	if fi, err := os.Stat(dataDir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory after a start: %v %v, want mode 0700", fi.Mode(), err)
+	}
 	reused, err := readSecretFile(secretPath)
 	if err != nil {
 		t.Fatal(err)
@@ -136,8 +153,16 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 	env := childEnv("NATS_URL="+natsURL, "GHNOTIFY_LOG_FORMAT=json", "GHNOTIFY_HTTP_ADDR="+httpAddr, "GITHUB_WEBHOOK_SECRET="+secret)
 
 	// The sink and the normalizer start first, with no NATS server yet.
-	sinkProc := startProc(t, "slack-sink", filepath.Join(dir, "slack-sink"), env)
-	norm := startProc(t, "normalizer", filepath.Join(dir, "normalizer"), env)
+	sinkOps, normOps, gwOps := "http://"+freeAddr(t), "http://"+freeAddr(t), "http://"+freeAddr(t)
+	sinkProc := startProc(t, "slack-sink", filepath.Join(dir, "slack-sink"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(sinkOps, "http://")))
+	norm := startProc(t, "normalizer", filepath.Join(dir, "normalizer"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(normOps, "http://")))
+	// Each serves /healthz at once, and /readyz only once consuming.
+	for _, base := range []string{sinkOps, normOps} {
+		waitHealthy(t, base, 30*time.Second)
+		if code := httpStatus(t, base+"/readyz"); code != http.StatusServiceUnavailable {
+			t.Fatalf("%s/readyz answered %d before NATS exists, want 503", base, code)
+		}
+	}
 
 	opts := natstest.Options(t.TempDir())
 	opts.Port = natsPort
@@ -148,9 +173,12 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 	})
 	_, js := natstest.Connect(t, srv.ClientURL())
 
-	gw := startProc(t, "gateway", filepath.Join(dir, "gateway"), env)
+	gw := startProc(t, "gateway", filepath.Join(dir, "gateway"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(gwOps, "http://")))
 	base := "http://" + httpAddr
 	waitHealthy(t, base, 30*time.Second)
+	for _, base := range []string{sinkOps, normOps} {
+		natstest.WaitFor(t, 30*time.Second, base+"/readyz to answer 200", func() bool { return httpStatus(t, base+"/readyz") == http.StatusOK })
+	}
 
 	const n = 40
 	ids := make([]string, n)
@@ -182,7 +210,7 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 		t.Fatalf("normalizer exited with %v, want a clean exit", norm.err)
 	}
 
-	startProc(t, "normalizer (restarted)", filepath.Join(dir, "normalizer"), env)
+	startProc(t, "normalizer (restarted)", filepath.Join(dir, "normalizer"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(normOps, "http://")))
 	natstest.WaitFor(t, 60*time.Second, "the normalizer to finish every raw delivery", func() bool {
 		c, err := js.Consumer(ctx, provision.StreamRaw, provision.ConsumerNormalizer)
 		if err != nil {
@@ -238,6 +266,20 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 		info, err := c.Info(ctx)
 		return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream >= uint64(total)
 	})
+	// Every service's metrics are on its operations address, none on the
+	// webhook port.
+	for url, want := range map[string]string{
+		sinkOps + "/metrics": `ghnotify_sink_events_total{outcome="routed"} 40`,
+		normOps + "/metrics": "go_goroutines ",
+		gwOps + "/metrics":   `ghnotify_gateway_requests_total{event="issues",outcome="stored"} 40`,
+	} {
+		if body := httpBody(t, url); !strings.Contains(body, want) {
+			t.Errorf("%s lacks %q", url, want)
+		}
+	}
+	if code := httpStatus(t, base+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics on the gateway's webhook port answered %d, want 404", code)
+	}
 	printed := sinkProc.stdout.String()
 	for i := range n {
 		if c := strings.Count(printed, fmt.Sprintf("%q", fmt.Sprintf("Issue %d", i))); c != 1 {
@@ -410,4 +452,33 @@ func TestBinaryRunSIGTERMMidFlowLosesNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// httpStatus GETs url and returns the status, or 0 when nothing answered.
+func httpStatus(t *testing.T, url string) int {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// httpBody GETs url and returns its body, failing the test on any error.
+func httpBody(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }

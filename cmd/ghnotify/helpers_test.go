@@ -120,6 +120,10 @@ func childEnv(extra ...string) []string {
 		}
 		env = append(env, kv)
 	}
+	// Operations endpoints are off unless a test gives them an address
+	// (a later value of a variable wins), so that children never clash on
+	// the default ports.
+	env = append(env, "GHNOTIFY_OPS_ADDR=off")
 	return append(env, extra...)
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/rs/zerolog"
 )
 
 // SecretFileName is the name of the generated webhook secret inside the data
@@ -59,6 +60,30 @@ func LoadOrCreateSecret(path string) (secret config.Secret, created, tightened b
 	default:
 		return "", false, false, fmt.Errorf("creating webhook secret file %s: %w", path, err)
 	}
+}
+
+// tightenDataDir restricts an existing data directory to its owner (0700)
+// when group or others may enter or read it: it holds the webhook secret
+// and the JetStream store, every delivery included. A directory that does
+// not exist yet is left alone; it is created 0700.
+func tightenDataDir(dir string, log zerolog.Logger) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("checking data directory: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s is not a directory", dir)
+	case fi.Mode().Perm()&0o077 == 0:
+		return nil
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("restricting data directory %s to its owner: %w", dir, err)
+	}
+	log.Warn().Str("dir", dir).Str("was", fmt.Sprintf("%#o", fi.Mode().Perm())).
+		Msg("data directory was open to others; restricted it to its owner (0700)")
+	return nil
 }
 
 // tightenMode restricts the file at path to its owner (0600) when group or

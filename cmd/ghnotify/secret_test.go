@@ -157,3 +157,46 @@ func TestEnsureWebhookSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestDataDirTightened checks that an existing data directory open to
+// others is restricted to its owner at start, with a warning, and that
+// `ghnotify run` does it before using the directory.
+func TestDataDirTightened(t *testing.T) {
+	for _, tt := range []struct {
+		mode     os.FileMode
+		warnings int
+	}{{0o755, 1}, {0o770, 1}, {0o701, 1}, {0o700, 0}} {
+		dir := filepath.Join(t.TempDir(), "data")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		var logs strings.Builder
+		if err := tightenDataDir(dir, zerolog.New(&logs)); err != nil {
+			t.Fatalf("mode %#o: %v", tt.mode, err)
+		}
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o700 {
+			t.Errorf("mode %#o became %#o, want 0700", tt.mode, fi.Mode().Perm())
+		}
+		if n := strings.Count(logs.String(), "restricted it to its owner"); n != tt.warnings {
+			t.Errorf("mode %#o: %d warnings, want %d:\n%s", tt.mode, n, tt.warnings, logs.String())
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "absent")
+	if err := tightenDataDir(missing, zerolog.Nop()); err != nil {
+		t.Fatalf("a data directory not created yet: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := tightenDataDir(file, zerolog.Nop()); err == nil {
+		t.Fatal("a file accepted as the data directory")
+	}
+}

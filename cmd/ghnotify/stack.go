@@ -18,6 +18,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/embedded"
 	"github.com/ghnotify/ghnotify/shared/logging"
 	"github.com/ghnotify/ghnotify/shared/natsconn"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,6 +49,10 @@ type stackConfig struct {
 	Provision provision.Config
 	// Log selects the log level and format.
 	Log logging.Config
+	// Ops is where the whole process's /metrics (and /debug/pprof/ when
+	// GHNOTIFY_PPROF is set) is served, apart from the webhook port
+	// (GHNOTIFY_OPS_ADDR, 127.0.0.1:9093, "off").
+	Ops ops.Config
 	// ShutdownTimeout bounds each stage of stopping: the gateway, then the
 	// consumers, then each connection's drain (GHNOTIFY_SHUTDOWN_TIMEOUT, 30s).
 	ShutdownTimeout time.Duration
@@ -75,6 +80,7 @@ func stackConfigFromEnv(e *config.Env) stackConfig {
 		NATS:            natsconn.FromEnv(e),
 		Provision:       provision.FromEnv(e),
 		Log:             logging.FromEnv(e, "console"),
+		Ops:             ops.FromEnv(e, ops.DefaultRunAddr),
 		ShutdownTimeout: e.Duration("GHNOTIFY_SHUTDOWN_TIMEOUT", 30*time.Second),
 		Gateway:         gateway.ConfigFromEnv(e),
 		Normalizer:      normalizer.ConfigFromEnv(e),
@@ -101,15 +107,21 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		return err
 	}
 	cfg.Sink.Console = stdout
+	if err := tightenDataDir(cfg.DataDir, log); err != nil {
+		return err
+	}
 	if err := ensureWebhookSecret(&cfg, log); err != nil {
 		return err
 	}
 	if err := cfg.Gateway.Validate(); err != nil {
 		return err
 	}
-	// One /metrics for the whole process: the sink registers on the default
-	// registry, and the gateway serves it next to its own.
+	// One /metrics for the whole process, on the operations address: the
+	// sink registers on the default registry, and the gateway serves it next
+	// to its own; the normalizer and the sink serve none of their own.
 	cfg.Gateway.MetricsGatherer = prometheus.DefaultGatherer
+	cfg.Gateway.Ops = cfg.Ops
+	cfg.Normalizer.Ops, cfg.Sink.Ops = ops.Config{}, ops.Config{}
 	cfg.Gateway.OnListen = func(addr net.Addr) {
 		log.Info().Str("url", localURL(addr.String())).
 			Msg("ready: send a sample delivery with `ghnotify send examples/issues-opened.json`")

@@ -43,6 +43,9 @@ func TestStackConfigFromEnv(t *testing.T) {
 			if cfg.Log.Format != "console" {
 				t.Fatalf("log format %q, want console for ghnotify run", cfg.Log.Format)
 			}
+			if cfg.Ops.Addr != "127.0.0.1:9093" {
+				t.Fatalf("operations address %q, want 127.0.0.1:9093", cfg.Ops.Addr)
+			}
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -45,6 +46,13 @@ type Config struct {
 	InsecureSkipSignature bool
 	// MaxBodyBytes caps a request body.
 	MaxBodyBytes int64
+	// MaxInflightBytes caps the request body bytes buffered at once across
+	// every request (GHNOTIFY_MAX_INFLIGHT_BYTES); a request that does not
+	// fit is answered 503 with Retry-After.
+	MaxInflightBytes int64
+	// Ops is where /metrics (and /debug/pprof/ when enabled) is served,
+	// apart from the webhook port (GHNOTIFY_OPS_ADDR, GHNOTIFY_PPROF).
+	Ops ops.Config
 	// PublishTimeout bounds storing one delivery in JetStream, so that the
 	// whole request stays well inside GitHub's 10 s.
 	PublishTimeout time.Duration
@@ -90,6 +98,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		Addr:                  e.String("GHNOTIFY_HTTP_ADDR", DefaultAddr),
 		InsecureSkipSignature: e.Bool("GHNOTIFY_INSECURE_SKIP_SIGNATURE", false),
 		MaxBodyBytes:          int64(e.Int("GHNOTIFY_MAX_BODY_BYTES", DefaultMaxBodyBytes)),
+		Ops:                   ops.FromEnv(e, ops.DefaultGatewayAddr),
 		PublishTimeout:        e.Duration("GHNOTIFY_PUBLISH_TIMEOUT", DefaultPublishTimeout),
 		RetryAfter:            e.Duration("GHNOTIFY_RETRY_AFTER", DefaultRetryAfter),
 		DedupeBodies:          e.Bool("GHNOTIFY_DEDUPE_BODIES", true),
@@ -103,6 +112,8 @@ func ConfigFromEnv(e *config.Env) Config {
 		ShutdownTimeout:       e.Duration("GHNOTIFY_SHUTDOWN_TIMEOUT", DefaultShutdownTimeout),
 		Provision:             provision.FromEnv(e),
 	}
+	// The budget's default is never below the body cap.
+	c.MaxInflightBytes = int64(e.Int("GHNOTIFY_MAX_INFLIGHT_BYTES", int(max(DefaultMaxInflightBytes, c.MaxBodyBytes))))
 	for _, s := range e.List("GITHUB_WEBHOOK_SECRET", nil) {
 		c.Secrets = append(c.Secrets, config.Secret(s))
 	}
@@ -145,6 +156,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = max(DefaultMaxInflightBytes, c.MaxBodyBytes)
 	}
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = DefaultPublishTimeout
@@ -189,6 +203,12 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		errs = append(errs, errors.New("GHNOTIFY_MAX_BODY_BYTES must be positive"))
 	}
+	if c.MaxInflightBytes < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("GHNOTIFY_MAX_INFLIGHT_BYTES (%d) must be at least GHNOTIFY_MAX_BODY_BYTES (%d), or the largest deliveries could never be read", c.MaxInflightBytes, c.MaxBodyBytes))
+	}
+	if err := c.Ops.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, d := range []struct {
 		name string
 		d    time.Duration
@@ -221,6 +241,22 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("checking gateway configuration: %w", errors.Join(errs...))
+}
+
+// minSecretBytes is the shortest webhook secret not warned about.
+const minSecretBytes = 16
+
+// weakSecrets returns the positions (0 is the first configured) of the
+// secrets shorter than minSecretBytes: an HMAC key that short can be
+// guessed offline from one signed delivery.
+func weakSecrets(secrets []config.Secret) []int {
+	var weak []int
+	for i, s := range secrets {
+		if s.IsSet() && len(s.Reveal()) < minSecretBytes {
+			weak = append(weak, i)
+		}
+	}
+	return weak
 }
 
 // checkHorizon refuses a dedupe horizon longer than the raw stream keeps

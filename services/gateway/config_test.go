@@ -22,7 +22,8 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.MaxBodyBytes != 25<<20 || c.PublishTimeout != 5*time.Second || !c.DedupeBodies ||
-		c.Provision.DedupeHorizon != 72*time.Hour || c.InsecureSkipSignature {
+		c.Provision.DedupeHorizon != 72*time.Hour || c.InsecureSkipSignature || c.MaxInflightBytes != 128<<20 ||
+		c.Ops.Addr != "127.0.0.1:9090" || c.Ops.Pprof {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -70,6 +71,10 @@ func TestConfigValidate(t *testing.T) {
 		{"bad cidr", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_ALLOWED_CIDRS": "10.0.0.0/99"}, "GHNOTIFY_ALLOWED_CIDRS"},
 		{"write timeout below publish timeout", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_HTTP_WRITE_TIMEOUT": "2s"}, "GHNOTIFY_HTTP_WRITE_TIMEOUT"},
 		{"negative body cap", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_MAX_BODY_BYTES": "-1"}, "GHNOTIFY_MAX_BODY_BYTES"},
+		{"in-flight budget below the body cap", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_MAX_INFLIGHT_BYTES": "1048576"}, "GHNOTIFY_MAX_INFLIGHT_BYTES"},
+		{"in-flight budget equal to the body cap", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_MAX_INFLIGHT_BYTES": "26214400"}, ""},
+		{"large body cap raises the default budget", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_MAX_BODY_BYTES": "268435456"}, ""},
+		{"ops off with pprof", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_OPS_ADDR": "off", "GHNOTIFY_PPROF": "true"}, ""},
 		{"horizon longer than raw retention", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_DEDUPE_HORIZON": "169h"}, "GHNOTIFY_RAW_MAX_AGE"},
 		{"raw retention shorter than default horizon", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_RAW_MAX_AGE": "48h"}, "GHNOTIFY_DEDUPE_HORIZON"},
 		{"horizon equal to raw retention", map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_DEDUPE_HORIZON": "168h"}, ""},
@@ -93,5 +98,19 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestConfigOpsAddrChecked(t *testing.T) {
+	e := envOf(map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_OPS_ADDR": "localhost"})
+	ConfigFromEnv(e)
+	if e.Err() == nil || !strings.Contains(e.Err().Error(), "GHNOTIFY_OPS_ADDR") {
+		t.Fatalf("an operations address without a port accepted: %v", e.Err())
+	}
+	if err := (Config{Secrets: []config.Secret{"s"}}).Validate(); err != nil {
+		t.Fatalf("a Config built in code, with defaults: %v", err)
+	}
+	if d := (Config{MaxBodyBytes: 256 << 20}).withDefaults(); d.MaxInflightBytes != 256<<20 {
+		t.Fatalf("default budget under a 256 MiB body cap = %d, want the cap", d.MaxInflightBytes)
 	}
 }

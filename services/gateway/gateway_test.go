@@ -22,6 +22,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/corpus"
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/natstest"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/ghnotify/ghnotify/shared/rawbody"
 	"github.com/ghnotify/ghnotify/shared/trace"
@@ -32,8 +33,10 @@ import (
 
 // testGateway is a gateway running on a loopback port.
 type testGateway struct {
-	url  string
-	stop func() error
+	url string
+	// opsURL serves the operations endpoints (/metrics).
+	opsURL string
+	stop   func() error
 }
 
 // startGateway runs the gateway on nc until the test ends or stop is called.
@@ -49,8 +52,13 @@ func startGatewayLogged(t *testing.T, nc *nats.Conn, log zerolog.Logger, mutate 
 	if err != nil {
 		t.Fatal(err)
 	}
+	opsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := Config{
 		Listener:        ln,
+		Ops:             ops.Config{Listener: opsLn},
 		Secrets:         []config.Secret{testSecret},
 		DedupeBodies:    true,
 		PublishTimeout:  2 * time.Second,
@@ -75,7 +83,7 @@ func startGatewayLogged(t *testing.T, nc *nats.Conn, log zerolog.Logger, mutate 
 	t.Cleanup(func() { _ = stop() })
 	select {
 	case a := <-listening:
-		return &testGateway{url: "http://" + a.String(), stop: stop}
+		return &testGateway{url: "http://" + a.String(), opsURL: "http://" + opsLn.Addr().String(), stop: stop}
 	case err := <-done:
 		t.Fatalf("gateway stopped at start: %v", err)
 	case <-time.After(30 * time.Second):
@@ -540,7 +548,7 @@ func TestTwoGatewaysShareDedupe(t *testing.T) {
 // metric reads one unlabelled metric from the gateway's /metrics.
 func (g *testGateway) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	res, err := http.Get(g.url + "/metrics")
+	res, err := http.Get(g.opsURL + "/metrics")
 	if err != nil {
 		t.Fatalf("GET /metrics: %v", err)
 	}

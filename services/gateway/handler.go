@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,40 +24,39 @@ type response struct {
 // the request in a fixed order, turns it into typed values and hands them to
 // the Ingester.
 //
-// Order of checks: allowlist (403), size cap (413), GitHub headers (400),
-// content type (415), signature (401), payload (400). Header and content
-// type checks come before the signature because they are cheap syntax checks
-// that reveal nothing secret, and a request failing them would be refused
-// anyway; the HMAC is computed only for well-formed requests.
+// Order of checks: allowlist (403), declared size (413), GitHub headers
+// (400), content type (415), signature header syntax (401), in-flight byte
+// budget (503), body size (413), signature (401), payload (400). Everything
+// that can be checked without the body is checked before a byte of it is
+// read, so that requests which would be refused anyway cost no memory; the
+// body of the others is read only within the in-flight byte budget; the
+// HMAC is computed only for well-formed requests.
 type webhookHandler struct {
 	allow    *Allowlist
 	verifier *Verifier
 	insecure bool
 	maxBody  int64
+	budget   *byteBudget
 	retry    string
 	ingest   *Ingester
 	metrics  *metrics
+	sampler  *refusalSampler
 	log      zerolog.Logger
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { h.metrics.requestSeconds.Observe(time.Since(start).Seconds()) }()
-	// Until the headers are validated, log what they claim, shortened.
-	log := h.log.With().Str("delivery", clip(r.Header.Get(headerDelivery))).Str("event", clip(r.Header.Get(headerEvent))).Logger()
+	// Until the headers are validated, log what they claim, made safe.
+	log := h.log.With().Str("delivery", logSafe(r.Header.Get(headerDelivery))).Str("event", logSafe(r.Header.Get(headerEvent))).
+		Str("user_agent", logSafe(r.UserAgent())).Logger()
 
 	if !h.allow.Allows(r.RemoteAddr, r.Header.Values("X-Forwarded-For")) {
 		h.refuse(w, log, http.StatusForbidden, refusedForbidden, "client address not allowed")
 		return
 	}
-	body, err := readBody(w, r, h.maxBody)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) || errors.Is(err, errDeclaredTooLarge) {
-			h.refuse(w, log, http.StatusRequestEntityTooLarge, refusedTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
-			return
-		}
-		h.refuse(w, log, http.StatusBadRequest, refusedBadRead, "reading body failed")
+	if r.ContentLength > h.maxBody {
+		h.refuse(w, log, http.StatusRequestEntityTooLarge, refusedTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
 		return
 	}
 	id, err := ParseIdentity(r.Header)
@@ -65,23 +64,46 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, log, http.StatusBadRequest, refusedHeaders, err.Error())
 		return
 	}
-	log = h.log.With().Str("delivery", id.DeliveryID).Str("event", id.Event).Logger()
+	log = h.log.With().Str("delivery", id.DeliveryID).Str("event", id.Event).Str("user_agent", logSafe(r.UserAgent())).Logger()
 	format, err := parseContentType(r.Header.Get("Content-Type"))
 	if err != nil {
 		h.refuse(w, log, http.StatusUnsupportedMediaType, refusedContentType, err.Error())
+		return
+	}
+	var want [sha256.Size]byte
+	if !h.insecure {
+		if want, err = parseSignatureHeader(r.Header.Get(headerSignature256), r.Header.Get(headerSignatureSHA1)); err != nil {
+			h.refuse(w, log, http.StatusUnauthorized, refusedSignature, err.Error())
+			return
+		}
+	}
+	rb, err := readBody(w, r, h.maxBody, h.budget)
+	defer rb.release()
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.Is(err, errBudgetFull):
+			h.busy(w, log)
+		case errors.As(err, &tooLarge) || errors.Is(err, errDeclaredTooLarge):
+			h.refuse(w, log, http.StatusRequestEntityTooLarge, refusedTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
+		default:
+			h.refuse(w, log, http.StatusBadRequest, refusedBadRead, "reading body failed")
+		}
 		return
 	}
 	if h.insecure {
 		h.metrics.insecure.Inc()
 		log.Warn().Msg("signature not checked: GHNOTIFY_INSECURE_SKIP_SIGNATURE is set; never run like this in production")
 	} else {
-		idx, err := h.verifier.Verify(body, r.Header.Get(headerSignature256), r.Header.Get(headerSignatureSHA1))
+		idx, err := h.verifier.verifySum(rb.chunks, want)
 		if err != nil {
 			h.refuse(w, log, http.StatusUnauthorized, refusedSignature, err.Error())
 			return
 		}
 		h.metrics.matched(idx)
 	}
+	// A body read in chunks becomes one buffer only once signed.
+	body := rb.bytes()
 	payload := body
 	if format == formatForm {
 		if payload, err = formPayload(body); err != nil {
@@ -95,16 +117,17 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// The delivery is stored whether or not the client waits for the answer.
+	label := eventLabel(id.Event)
 	res, err := h.ingest.Ingest(context.WithoutCancel(r.Context()), id, payload, start.UTC())
 	switch {
 	case err != nil:
-		h.metrics.requests.WithLabelValues(id.Event, "unavailable").Inc()
+		h.metrics.requests.WithLabelValues(label, "unavailable").Inc()
 		h.metrics.refusals.WithLabelValues(refusedUnavailable).Inc()
 		log.Error().Err(err).Msg("storing delivery failed; answered 503")
 		w.Header().Set("Retry-After", h.retry)
 		writeJSON(w, http.StatusServiceUnavailable, response{Status: "unavailable", Error: "storage unavailable; retry later"})
 	case res.Outcome == Duplicate:
-		h.metrics.requests.WithLabelValues(id.Event, string(Duplicate)).Inc()
+		h.metrics.requests.WithLabelValues(label, string(Duplicate)).Inc()
 		kind := "delivery_id"
 		if res.Reason == ReasonBody {
 			kind = "body"
@@ -113,45 +136,30 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		log.Info().Str("reason", res.Reason).Msg("duplicate delivery not stored")
 		writeJSON(w, http.StatusOK, response{Status: string(Duplicate), Delivery: id.DeliveryID, Reason: res.Reason})
 	default:
-		h.metrics.requests.WithLabelValues(id.Event, string(Stored)).Inc()
+		h.metrics.requests.WithLabelValues(label, string(Stored)).Inc()
 		log.Info().Uint64("seq", res.Seq).Int("bytes", len(payload)).Msg("delivery stored")
 		writeJSON(w, http.StatusAccepted, response{Status: string(Stored), Delivery: id.DeliveryID})
 	}
 }
 
+// busy answers 503 with Retry-After to a request whose body does not fit
+// in the in-flight byte budget.
+func (h *webhookHandler) busy(w http.ResponseWriter, log zerolog.Logger) {
+	w.Header().Set("Retry-After", h.retry)
+	h.refuse(w, log, http.StatusServiceUnavailable, refusedBusy, "too many request bodies in flight; retry later")
+}
+
 func (h *webhookHandler) refuse(w http.ResponseWriter, log zerolog.Logger, status int, reason, msg string) {
 	h.metrics.refusals.WithLabelValues(reason).Inc()
-	log.Warn().Int("status", status).Str("reason", reason).Str("detail", msg).Msg("request refused")
+	if h.sampler.allow(reason) {
+		log.Warn().Int("status", status).Str("reason", reason).Str("detail", msg).Msg("request refused")
+	}
 	writeJSON(w, status, response{Status: "refused", Error: msg})
 }
 
 // errDeclaredTooLarge is a Content-Length above the cap: refused before
 // reading a byte of the body.
 var errDeclaredTooLarge = errors.New("declared body too large")
-
-// preallocMax is the largest declared Content-Length whose buffer is
-// allocated before the body arrives. Larger bodies grow their buffer as
-// bytes arrive, so that a client declaring a large body and sending little
-// of it (before any signature can be checked) cannot make the gateway hold
-// memory it never filled.
-const preallocMax = 1 << 20
-
-// readBody reads the whole body, at most limit bytes of it. A larger body
-// fails as soon as the cap is passed, without buffering the rest.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, errDeclaredTooLarge
-	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	if r.ContentLength > 0 && r.ContentLength <= preallocMax {
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(body, buf); err != nil {
-			return nil, err
-		}
-		return buf, nil
-	}
-	return io.ReadAll(body)
-}
 
 func writeJSON(w http.ResponseWriter, status int, v response) {
 	b, _ := json.Marshal(v)
@@ -161,20 +169,11 @@ func writeJSON(w http.ResponseWriter, status int, v response) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// clip shortens an unvalidated header value for a log line.
-func clip(s string) string {
-	if len(s) > maxHeaderValue {
-		return s[:maxHeaderValue]
-	}
-	return s
-}
-
 // allowedMethods are the methods of each route, for the Allow header of a 405.
 var allowedMethods = map[string]string{
 	WebhookPath: http.MethodPost,
 	"/healthz":  "GET, HEAD",
 	"/readyz":   "GET, HEAD",
-	"/metrics":  http.MethodGet,
 }
 
 // methodNotAllowed answers 405, with the route's Allow header, for other

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/delivery"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/rs/zerolog"
 )
@@ -99,6 +100,9 @@ type fixture struct {
 	dedupe  *fakeDedupe
 	traces  *fakeTraces
 	handler http.Handler
+	// ops serves the operations endpoints (/metrics) of the handler.
+	ops http.Handler
+	wh  *webhookHandler
 }
 
 func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
@@ -113,6 +117,7 @@ func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
 		allow:    allow,
 		verifier: NewVerifier([]config.Secret{"retired", testSecret}),
 		maxBody:  4 << 10,
+		budget:   newByteBudget(64 << 10),
 		retry:    "5",
 		ingest:   &Ingester{store: f.store, dedupe: f.dedupe, traces: f.traces, metrics: m, timeout: time.Second},
 		metrics:  m,
@@ -121,7 +126,12 @@ func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
 	if mutate != nil {
 		mutate(wh)
 	}
-	f.handler = routes(wh, m, nil)
+	if wh.sampler == nil {
+		// Every refusal logged, as tests of log lines expect.
+		wh.sampler = newRefusalSampler(wh.log, nil, 1<<30, time.Hour)
+	}
+	f.handler, f.wh = routes(wh, m, nil), wh
+	f.ops = ops.Handler(false, ops.Endpoints{Metrics: wh.metrics.handler()})
 	return f
 }
 
@@ -446,6 +456,7 @@ func TestRefusalDoesNotReadOversizedBody(t *testing.T) {
 			r.Header.Set("Content-Type", "application/json")
 			r.Header.Set(headerEvent, "push")
 			r.Header.Set(headerDelivery, "big")
+			r.Header.Set(headerSignature256, Sign(testSecret, []byte("{}")))
 			rec := httptest.NewRecorder()
 			f.handler.ServeHTTP(rec, r)
 			if rec.Code != 413 {
@@ -487,7 +498,7 @@ func TestReadyzWaitsForDedupeIndex(t *testing.T) {
 // each route.
 func TestMethodNotAllowedNamesRouteMethods(t *testing.T) {
 	f := newFixture(t, nil)
-	for path, want := range map[string]string{WebhookPath: "POST", "/healthz": "GET, HEAD", "/readyz": "GET, HEAD", "/metrics": "GET"} {
+	for path, want := range map[string]string{WebhookPath: "POST", "/healthz": "GET, HEAD", "/readyz": "GET, HEAD"} {
 		method := http.MethodPost
 		if path == WebhookPath {
 			method = http.MethodDelete
@@ -508,7 +519,9 @@ func TestDeclaredLengthNotAllocatedUpFront(t *testing.T) {
 	r.ContentLength = 20 << 20
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := readBody(httptest.NewRecorder(), r, 25<<20)
+	budget := newByteBudget(25 << 20)
+	b, err := readBody(httptest.NewRecorder(), r, 25<<20, budget)
+	b.release()
 	runtime.ReadMemStats(&after)
 	if err == nil {
 		t.Fatal("a body cut short was read without error")

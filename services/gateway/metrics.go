@@ -20,6 +20,7 @@ const (
 	refusedSignature   = "signature"
 	refusedPayload     = "payload"
 	refusedUnavailable = "unavailable"
+	refusedBusy        = "busy"
 )
 
 // metrics are the gateway's Prometheus metrics, in a registry of their own.
@@ -34,6 +35,7 @@ type metrics struct {
 	requestSeconds prometheus.Histogram
 	publishSeconds prometheus.Histogram
 	traceFailures  prometheus.Counter
+	traceSkipped   prometheus.Counter
 }
 
 // newMetrics registers the gateway's metrics in a registry of their own;
@@ -44,7 +46,7 @@ func newMetrics(extra prometheus.Gatherer) *metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ghnotify_gateway_requests_total",
-			Help: "Signed webhook deliveries by GitHub event and outcome (stored, duplicate, unavailable).",
+			Help: "Signed webhook deliveries by GitHub event (\"other\" for a name GitHub does not send) and outcome (stored, duplicate, unavailable).",
 		}, []string{"event", "outcome"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ghnotify_gateway_refusals_total",
@@ -76,9 +78,13 @@ func newMetrics(extra prometheus.Gatherer) *metrics {
 			Name: "ghnotify_gateway_trace_failures_total",
 			Help: "Trace records that could not be written or were dropped.",
 		}),
+		traceSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ghnotify_gateway_trace_skipped_total",
+			Help: "Duplicate trace records not written: the same record written recently, or over the trace write rate.",
+		}),
 	}
 	m.reg.MustRegister(m.requests, m.refusals, m.duplicates, m.secretMatches, m.insecure,
-		m.requestSeconds, m.publishSeconds, m.traceFailures)
+		m.requestSeconds, m.publishSeconds, m.traceFailures, m.traceSkipped)
 	m.gatherer = m.reg
 	if extra != nil {
 		m.gatherer = prometheus.Gatherers{m.reg, extra}
@@ -108,6 +114,20 @@ func (m *metrics) observeIndex(d *Deduper) {
 			}
 			return 0
 		}),
+	)
+}
+
+// observeBudget exports the body bytes reserved in the in-flight budget.
+func (m *metrics) observeBudget(b *byteBudget) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ghnotify_gateway_inflight_body_bytes",
+			Help: "Request body bytes reserved now in the in-flight budget (GHNOTIFY_MAX_INFLIGHT_BYTES).",
+		}, func() float64 { return float64(b.inUse()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ghnotify_gateway_inflight_body_limit_bytes",
+			Help: "The in-flight body budget (GHNOTIFY_MAX_INFLIGHT_BYTES).",
+		}, func() float64 { return float64(b.limit) }),
 	)
 }
 

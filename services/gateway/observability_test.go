@@ -137,7 +137,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	expect(503, webhookRequest("POST", `{"n":3}`, "application/json", "pull_request", "down"))
 
 	wh.metrics.observeIndex(func() *Deduper { d := readyDeduper(true); d.Remember("x", "00"); return d }())
-	got := scrapeMetrics(t, f.handler)
+	got := scrapeMetrics(t, f.ops)
 	want := map[string]float64{
 		`ghnotify_gateway_requests_total{event="issues",outcome="stored"}`:            2,
 		`ghnotify_gateway_requests_total{event="issues",outcome="duplicate"}`:         2,
@@ -267,7 +267,7 @@ func TestInsecureModeWarnsOnEveryRequest(t *testing.T) {
 	if len(warnings) != n {
 		t.Fatalf("warnings for %d of %d requests:\n%s", len(warnings), n, logs)
 	}
-	if got := scrapeMetrics(t, f.handler)["ghnotify_gateway_unverified_requests_total"]; got != n {
+	if got := scrapeMetrics(t, f.ops)["ghnotify_gateway_unverified_requests_total"]; got != n {
 		t.Fatalf("ghnotify_gateway_unverified_requests_total = %v, want %d", got, n)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/gorilla/mux"
@@ -54,6 +55,11 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return err
 	}
 
+	if weak := weakSecrets(cfg.Secrets); len(weak) > 0 {
+		log.Warn().Ints("secret_index", weak).Int("min_bytes", minSecretBytes).
+			Msg("webhook secret shorter than 16 bytes: it can be guessed from one signed delivery; use a long random secret (openssl rand -hex 32)")
+	}
+
 	m := newMetrics(cfg.MetricsGatherer)
 	horizon := cfg.Provision.DedupeHorizon
 	if horizon <= 0 {
@@ -63,22 +69,27 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	health := newStoreHealth()
 	m.observeIndex(dedupe)
 	traces := newTraceWriter(&trace.Store{KV: traceKV}, 1024, cfg.PublishTimeout, m, log)
+	budget := newByteBudget(cfg.MaxInflightBytes)
+	m.observeBudget(budget)
+	sampler := newRefusalSampler(log, nil, refusalLogBurst, refusalLogInterval)
 	wh := &webhookHandler{
 		allow:    allow,
 		verifier: NewVerifier(cfg.Secrets),
 		insecure: cfg.InsecureSkipSignature,
 		maxBody:  cfg.MaxBodyBytes,
+		budget:   budget,
 		retry:    strconv.Itoa(int((cfg.RetryAfter + time.Second - 1) / time.Second)),
 		ingest: &Ingester{
 			store:   NewPublisher(nc, js),
 			dedupe:  dedupe,
-			traces:  traces,
+			traces:  newTraceLimiter(traces, nil, m.traceSkipped),
 			metrics: m,
 			timeout: cfg.PublishTimeout,
 			claims:  claimsFor(cfg.DedupeBodies),
 			health:  health,
 		},
 		metrics: m,
+		sampler: sampler,
 		log:     log,
 	}
 	if cfg.InsecureSkipSignature {
@@ -96,9 +107,35 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		case <-followCtx.Done():
 		}
 	})
+	background.Go(func() {
+		tick := time.NewTicker(refusalLogInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				sampler.flush(false)
+			case <-followCtx.Done():
+				sampler.flush(true)
+				return
+			}
+		}
+	})
 	defer func() {
 		stopFollow()
 		background.Wait()
+	}()
+
+	ready := &readiness{nc: nc, js: js, index: dedupe, store: health, storeCheck: cfg.StoreCheck}
+	opsSrv, err := ops.Start(cfg.Ops, ops.Endpoints{Metrics: m.handler(), Ready: ready.check}, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := opsSrv.Shutdown(sctx); err != nil {
+			log.Warn().Err(err).Msg("stopping operations endpoints")
+		}
 	}()
 
 	ln := cfg.Listener
@@ -107,11 +144,12 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 			return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 		}
 	}
-	srv := newHTTPServer(cfg, routes(wh, m, &readiness{nc: nc, js: js, index: dedupe, store: health, storeCheck: cfg.StoreCheck}), log)
+	srv := newHTTPServer(cfg, routes(wh, m, ready), log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Int("secrets", wh.verifier.Len()).Bool("dedupe_bodies", cfg.DedupeBodies).
-		Dur("dedupe_horizon", horizon).Int64("max_body_bytes", cfg.MaxBodyBytes).Msg("gateway listening")
+		Dur("dedupe_horizon", horizon).Int64("max_body_bytes", cfg.MaxBodyBytes).Int64("max_inflight_bytes", cfg.MaxInflightBytes).
+		Msg("gateway listening")
 	if cfg.OnListen != nil {
 		cfg.OnListen(ln.Addr())
 	}
@@ -151,7 +189,8 @@ func newHTTPServer(cfg Config, h http.Handler, log zerolog.Logger) *http.Server 
 	}
 }
 
-// routes wires the gateway's HTTP endpoints.
+// routes wires the gateway's public HTTP endpoints: the webhook, /healthz
+// and /readyz. /metrics is served on the operations address only.
 func routes(wh http.Handler, m *metrics, ready *readiness) http.Handler {
 	r := mux.NewRouter()
 	r.Handle(WebhookPath, wh).Methods(http.MethodPost)
@@ -166,7 +205,6 @@ func routes(wh http.Handler, m *metrics, ready *readiness) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, response{Status: "ready"})
 	}).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/metrics", m.handler()).Methods(http.MethodGet)
 	return r
 }
 

@@ -49,3 +49,78 @@ func (t *traceWriter) Record(key string, rec trace.Record) {
 
 // Wait waits for the writes in flight.
 func (t *traceWriter) Wait() { t.wg.Wait() }
+
+// Defaults of the duplicate trace write limit.
+const (
+	traceRepeatWindow = time.Minute
+	traceRatePerSec   = 10
+	traceBurst        = 100
+	traceRecentMax    = 10000
+)
+
+// traceLimiter bounds the duplicate trace records written on behalf of
+// unsigned input: a signed body can be replayed with any delivery id and
+// event name, and each replay is a duplicate. A key already written within
+// the repeat window is not written again, and all writes together stay
+// under a rate (a token bucket); what is skipped is counted.
+type traceLimiter struct {
+	next    traceRecorder
+	now     func() time.Time
+	window  time.Duration
+	rate    float64
+	burst   float64
+	skipped interface{ Inc() }
+
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+	recent map[string]time.Time
+}
+
+func newTraceLimiter(next traceRecorder, now func() time.Time, skipped interface{ Inc() }) *traceLimiter {
+	if now == nil {
+		now = time.Now
+	}
+	return &traceLimiter{next: next, now: now, window: traceRepeatWindow, rate: traceRatePerSec, burst: traceBurst,
+		skipped: skipped, tokens: traceBurst, recent: map[string]time.Time{}}
+}
+
+// Record passes rec on unless its key was written within the window or
+// the write rate is exceeded.
+func (l *traceLimiter) Record(key string, rec trace.Record) {
+	if !l.admit(key) {
+		l.skipped.Inc()
+		return
+	}
+	l.next.Record(key, rec)
+}
+
+func (l *traceLimiter) admit(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if at, ok := l.recent[key]; ok && now.Sub(at) < l.window {
+		return false
+	}
+	if !l.last.IsZero() {
+		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		return false
+	}
+	l.tokens--
+	if len(l.recent) >= traceRecentMax {
+		for k, at := range l.recent {
+			if now.Sub(at) >= l.window {
+				delete(l.recent, k)
+			}
+		}
+	}
+	// Past the bound (every key recent), a key is simply not remembered:
+	// the rate still holds.
+	if len(l.recent) < traceRecentMax {
+		l.recent[key] = now
+	}
+	return true
+}

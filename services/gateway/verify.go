@@ -24,9 +24,13 @@ const (
 	headerTargetID      = "X-GitHub-Hook-Installation-Target-ID"
 )
 
-// maxHeaderValue is the longest X-GitHub-Event or X-GitHub-Delivery accepted,
-// and the longest optional hook header stored.
+// maxHeaderValue is the longest X-GitHub-Delivery accepted, and the longest
+// optional hook header stored.
 const maxHeaderValue = 64
+
+// maxEventName is the longest X-GitHub-Event accepted; GitHub's longest
+// event name is about half of it.
+const maxEventName = 64
 
 // signaturePrefix starts every X-Hub-Signature-256 value.
 const signaturePrefix = "sha256="
@@ -82,21 +86,36 @@ func (v *Verifier) Len() int { return len(v.keys) }
 // earlier one matched, and each comparison is constant-time, so the timing
 // says nothing about which secret matched.
 func (v *Verifier) Verify(body []byte, sig, sha1 string) (int, error) {
-	if sig == "" {
-		if sha1 != "" {
-			return -1, errSignatureSHA1Only
-		}
-		return -1, errSignatureMissing
-	}
-	want, err := ParseSignature(sig)
+	want, err := parseSignatureHeader(sig, sha1)
 	if err != nil {
 		return -1, err
 	}
+	return v.verifySum([][]byte{body}, want)
+}
+
+// parseSignatureHeader checks the syntax of the signature headers, before a
+// byte of the body is read: X-Hub-Signature-256 must be present (sha1, the
+// legacy header, only makes the error precise) and well-formed.
+func parseSignatureHeader(sig, sha1 string) ([sha256.Size]byte, error) {
+	if sig == "" {
+		if sha1 != "" {
+			return [sha256.Size]byte{}, errSignatureSHA1Only
+		}
+		return [sha256.Size]byte{}, errSignatureMissing
+	}
+	return ParseSignature(sig)
+}
+
+// verifySum checks the decoded signature want against the body made of
+// chunks under every secret.
+func (v *Verifier) verifySum(chunks [][]byte, want [sha256.Size]byte) (int, error) {
 	match := -1
 	var got [sha256.Size]byte
 	for i, k := range v.keys {
 		m := hmac.New(sha256.New, k)
-		m.Write(body)
+		for _, c := range chunks {
+			m.Write(c)
+		}
 		if hmac.Equal(m.Sum(got[:0]), want[:]) && match < 0 {
 			match = i
 		}
@@ -130,8 +149,10 @@ type headerGetter interface {
 }
 
 // ParseIdentity reads and validates the GitHub headers of a delivery.
-// X-GitHub-Event must be a token (letters, digits, '_', '-', '.') of at most
-// 64 characters and X-GitHub-Delivery printable ASCII of at most 64
+// X-GitHub-Event must be written as GitHub writes event names (lower-case
+// letters, '_' and digits, starting with a letter, at most 64 characters: the header is not covered by the
+// signature, so nothing else may reach metric labels, subjects or trace
+// records) and X-GitHub-Delivery printable ASCII of at most 64
 // characters. The optional hook headers are kept when they are printable and
 // short, and dropped otherwise.
 func ParseIdentity(h headerGetter) (Identity, error) {
@@ -155,13 +176,12 @@ func validateEvent(s string) error {
 	if s == "" {
 		return errors.New("missing " + headerEvent + " header")
 	}
-	if len(s) > maxHeaderValue {
-		return fmt.Errorf("%s is longer than %d characters", headerEvent, maxHeaderValue)
+	if len(s) > maxEventName {
+		return fmt.Errorf("%s is longer than %d characters", headerEvent, maxEventName)
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
-			return errors.New(headerEvent + " must contain only letters, digits, '_', '-' and '.'")
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c == '_' || i > 0 && c >= '0' && c <= '9') {
+			return errors.New(headerEvent + " must be a GitHub event name: lower-case letters, '_' and digits (projects_v2_item), starting with a letter")
 		}
 	}
 	return nil

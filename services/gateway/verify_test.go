@@ -91,8 +91,8 @@ func TestParseIdentity(t *testing.T) {
 			Identity{Event: "issues", DeliveryID: "72d3162e-cc78-11e3-81ab-4c9367dc0958"}, ""},
 		{"all headers", map[string]string{headerEvent: "pull_request", headerDelivery: "d1", headerHookID: "42", headerTargetType: "repository", headerTargetID: "7"},
 			Identity{Event: "pull_request", DeliveryID: "d1", HookID: "42", TargetType: "repository", TargetID: "7"}, ""},
-		{"unknown event accepted", map[string]string{headerEvent: "brand_new-event.v2", headerDelivery: "d1"},
-			Identity{Event: "brand_new-event.v2", DeliveryID: "d1"}, ""},
+		{"unknown event accepted", map[string]string{headerEvent: "brand_new_event", headerDelivery: "d1"},
+			Identity{Event: "brand_new_event", DeliveryID: "d1"}, ""},
 		{"64 characters", map[string]string{headerEvent: long[:64], headerDelivery: long[:64]},
 			Identity{Event: long[:64], DeliveryID: long[:64]}, ""},
 		{"bad optional header dropped", map[string]string{headerEvent: "ping", headerDelivery: "d1", headerHookID: "4 2", headerTargetID: long},
@@ -101,8 +101,13 @@ func TestParseIdentity(t *testing.T) {
 		{"missing delivery", map[string]string{headerEvent: "ping"}, Identity{}, "missing X-GitHub-Delivery"},
 		{"event too long", map[string]string{headerEvent: long, headerDelivery: "d1"}, Identity{}, "longer than 64"},
 		{"delivery too long", map[string]string{headerEvent: "ping", headerDelivery: long}, Identity{}, "longer than 64"},
-		{"event with space", map[string]string{headerEvent: "is sues", headerDelivery: "d1"}, Identity{}, "only letters"},
-		{"event with wildcard", map[string]string{headerEvent: "issues.>", headerDelivery: "d1"}, Identity{}, "only letters"},
+		{"event with space", map[string]string{headerEvent: "is sues", headerDelivery: "d1"}, Identity{}, "must be a GitHub event name"},
+		{"event with wildcard", map[string]string{headerEvent: "issues.>", headerDelivery: "d1"}, Identity{}, "must be a GitHub event name"},
+		{"event with dot", map[string]string{headerEvent: "issues.opened", headerDelivery: "d1"}, Identity{}, "must be a GitHub event name"},
+		{"event with dash", map[string]string{headerEvent: "pull-request", headerDelivery: "d1"}, Identity{}, "must be a GitHub event name"},
+		{"event upper case", map[string]string{headerEvent: "Issues", headerDelivery: "d1"}, Identity{}, "must be a GitHub event name"},
+		{"event starting with a digit", map[string]string{headerEvent: "2issues", headerDelivery: "d1"}, Identity{}, "must be a GitHub event name"},
+		{"event with digit", map[string]string{headerEvent: "projects_v2_item", headerDelivery: "d1"}, Identity{Event: "projects_v2_item", DeliveryID: "d1"}, ""},
 		{"delivery with control", map[string]string{headerEvent: "ping", headerDelivery: "d\x01"}, Identity{}, "printable"},
 		{"delivery non-ascii", map[string]string{headerEvent: "ping", headerDelivery: "dé"}, Identity{}, "printable"},
 	}
@@ -220,8 +225,8 @@ func FuzzParseIdentity(f *testing.F) {
 				t.Fatalf("ParseIdentity kept %q", s)
 			}
 		}
-		if strings.ContainsAny(got.Event, " *>\t") {
-			t.Fatalf("event %q is not a token", got.Event)
+		if strings.Trim(got.Event, "abcdefghijklmnopqrstuvwxyz_0123456789") != "" || got.Event[0] < 'a' || got.Event[0] > 'z' || len(got.Event) > maxEventName {
+			t.Fatalf("event %q is not a GitHub event name", got.Event)
 		}
 	})
 }

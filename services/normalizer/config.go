@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	PullBatch int
 	// PublishTimeout bounds the wait for one event's PubAck.
 	PublishTimeout time.Duration
+	// Ops is where /metrics, /healthz and /readyz are served
+	// (GHNOTIFY_OPS_ADDR, GHNOTIFY_PPROF); the zero value serves none, as
+	// in `ghnotify run`, which serves one /metrics for the whole process.
+	Ops ops.Config
 }
 
 // Defaults returns the default configuration.
@@ -53,6 +58,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		MaxAckPending:  e.Int("GHNOTIFY_NORMALIZER_MAX_ACK_PENDING", d.MaxAckPending),
 		PullBatch:      e.Int("GHNOTIFY_NORMALIZER_PULL_BATCH", d.PullBatch),
 		PublishTimeout: e.Duration("GHNOTIFY_NORMALIZER_PUBLISH_TIMEOUT", d.PublishTimeout),
+		Ops:            ops.FromEnv(e, ops.DefaultNormalizerAddr),
 	}
 	if err := c.Validate(); err != nil {
 		e.Fail(err)

@@ -2,17 +2,22 @@ package normalizer
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/event"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/ghnotify/ghnotify/shared/subject"
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
 
@@ -30,6 +35,20 @@ func run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger, obs
 		return fmt.Errorf("validating normalizer configuration: %w", err)
 	}
 	log = log.With().Str("stage", trace.StageNormalizer).Logger()
+	var consuming atomic.Bool
+	opsSrv, err := ops.Start(cfg.Ops, ops.Endpoints{Metrics: promhttp.Handler(), Ready: func(context.Context) error {
+		return consumerReady(nc, consuming.Load())
+	}}, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := opsSrv.Shutdown(sctx); err != nil {
+			log.Warn().Err(err).Msg("stopping operations endpoints")
+		}
+	}()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("creating jetstream context: %w", err)
@@ -77,10 +96,24 @@ func run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger, obs
 	}
 	log.Info().Str("consumer", provision.ConsumerNormalizer).Dur("ack_wait", cfg.AckWait).
 		Int("max_deliver", cfg.MaxDeliver).Msg("normalizer consuming raw deliveries")
+	consuming.Store(true)
+	defer consuming.Store(false)
 	if err := consume.Run(ctx, cons, h.handle, settler, jetstream.PullMaxMessages(cfg.PullBatch)); err != nil {
 		return fmt.Errorf("consuming raw deliveries: %w", err)
 	}
 	log.Info().Msg("normalizer stopped")
+	return nil
+}
+
+// consumerReady is the answer of /readyz: ready once consuming, while NATS
+// is connected.
+func consumerReady(nc *nats.Conn, consuming bool) error {
+	switch {
+	case !consuming:
+		return errors.New("not consuming yet: waiting for nats and the streams")
+	case !nc.IsConnected():
+		return errors.New("nats is not connected")
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -62,6 +63,10 @@ type Config struct {
 	// WatchRoutes reloads the routes file when it changes on disk (in
 	// addition to SIGHUP) (GHNOTIFY_ROUTES_WATCH).
 	WatchRoutes bool
+	// Ops is where /metrics, /healthz and /readyz are served
+	// (GHNOTIFY_OPS_ADDR, GHNOTIFY_PPROF); the zero value serves none, as
+	// in `ghnotify run`, which serves one /metrics for the whole process.
+	Ops ops.Config
 }
 
 // Defaults returns the default configuration.
@@ -100,6 +105,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		AckWait:         d.AckWait,
 		ShutdownTimeout: e.Duration("GHNOTIFY_SINK_SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 		WatchRoutes:     e.Bool("GHNOTIFY_ROUTES_WATCH", d.WatchRoutes),
+		Ops:             ops.FromEnv(e, ops.DefaultSinkAddr),
 		Lookup:          envLookup(e),
 	}
 	for name, v := range map[string]int{"GHNOTIFY_SLACK_RATE_PER_MINUTE": c.RatePerMinute, "GHNOTIFY_SLACK_BURST": c.Burst, "GHNOTIFY_SINK_MAX_IN_FLIGHT": c.MaxInFlight, "GHNOTIFY_SINK_POST_ATTEMPTS": c.PostAttempts, "GHNOTIFY_SINK_MAX_DELIVER": c.MaxDeliver} {

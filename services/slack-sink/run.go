@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -15,11 +16,14 @@ import (
 	"github.com/ghnotify/ghnotify/services/slack-sink/slackapi"
 	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
+	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/ghnotify/ghnotify/shared/subject"
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
 
@@ -54,6 +58,18 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	for _, w := range table.Warnings {
 		log.Warn().Msg(w)
 	}
+	var consuming atomic.Bool
+	opsSrv, err := startOps(cfg, nc, &consuming, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := opsSrv.Shutdown(sctx); err != nil {
+			log.Warn().Err(err).Msg("stopping operations endpoints")
+		}
+	}()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("creating jetstream context: %w", err)
@@ -101,7 +117,9 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return fmt.Errorf("starting consumer: %w", err)
 	}
 	log.Info().Str("routes", table.File).Int("routes_count", len(table.Routes)).Strs("destinations", table.DestinationNames()).Msg("slack sink consuming")
+	consuming.Store(true)
 	<-ctx.Done()
+	consuming.Store(false)
 
 	cc.Drain()
 	done := make(chan struct{})
@@ -121,6 +139,25 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	s.qwg.Wait()
 	log.Info().Msg("slack sink stopped")
 	return nil
+}
+
+// startOps serves /metrics (the registry the sink's metrics are in),
+// /healthz and /readyz (ready while consuming with NATS connected) on
+// cfg.Ops, when it is set.
+func startOps(cfg Config, nc *nats.Conn, consuming *atomic.Bool, log zerolog.Logger) (*ops.Server, error) {
+	metrics := promhttp.Handler()
+	if g, ok := cfg.Registerer.(prometheus.Gatherer); ok {
+		metrics = promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+	}
+	return ops.Start(cfg.Ops, ops.Endpoints{Metrics: metrics, Ready: func(context.Context) error {
+		switch {
+		case !consuming.Load():
+			return errors.New("not consuming yet: waiting for nats and the streams")
+		case !nc.IsConnected():
+			return errors.New("nats is not connected")
+		}
+		return nil
+	}}, log)
 }
 
 // watchRoutes reloads the routes file on SIGHUP and, when enabled, when

@@ -3,6 +3,11 @@
 // nothing else), both on loopback ports in front of one in-process
 // JetStream server, and prints requests/s, p50 and p99 of each and their
 // ratios as a Markdown table.
+//
+// With -uploads N it measures memory instead: the real gateway binary, as a
+// child process, receives N concurrent large uploads (without GitHub
+// headers, with a wrong signature, chunked, and validly signed), and its
+// peak resident memory (VmHWM) is printed for each.
 package main
 
 import (
@@ -45,6 +50,9 @@ type options struct {
 	rounds     int
 	size       int
 	cpuProfile string
+	uploads    int
+	uploadSize int
+	gatewayBin string
 }
 
 func main() {
@@ -56,6 +64,9 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 5, "alternating runs per target and connection count; medians are reported")
 	flag.IntVar(&o.size, "size", 7<<10, "payload size in bytes")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured runs (load generator, both receivers and NATS in one process) to this file")
+	flag.IntVar(&o.uploads, "uploads", 0, "measure the gateway binary's peak memory under this many concurrent large uploads instead of throughput")
+	flag.IntVar(&o.uploadSize, "upload-size", 25<<20, "size of each upload in bytes (with -uploads)")
+	flag.StringVar(&o.gatewayBin, "gateway-bin", "", "gateway binary for -uploads (default: built from ./cmd/gateway)")
 	flag.Parse()
 	for _, c := range strings.Split(conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -66,6 +77,10 @@ func main() {
 		o.conns = append(o.conns, n)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	run := run
+	if o.uploads > 0 {
+		run = runUploads
+	}
 	err := run(ctx, o)
 	stop()
 	if err != nil {
