@@ -67,7 +67,13 @@ func runUploads(ctx context.Context, o options) error {
 			return fmt.Errorf("building the gateway (run from services/gateway, or give -gateway-bin): %w", err)
 		}
 	}
-	ns, err := embedded.Start(embedded.Config{StoreDir: filepath.Join(dir, "js"), ClientAddr: "127.0.0.1:0", MaxPayload: 8 << 20}, zerolog.Nop())
+	// The embedded server listens only with credentials: the gateway
+	// connects with the NKey seed file, as against any secured NATS.
+	key, _, _, err := embedded.LoadOrCreateUserKey(filepath.Join(dir, "nats-user.nk"))
+	if err != nil {
+		return err
+	}
+	ns, err := embedded.Start(embedded.Config{StoreDir: filepath.Join(dir, "js"), ClientAddr: "127.0.0.1:0", MaxPayload: 8 << 20, User: key}, zerolog.Nop())
 	if err != nil {
 		return err
 	}
@@ -78,7 +84,7 @@ func runUploads(ctx context.Context, o options) error {
 	fmt.Println("| scenario | answers | gateway RSS before | gateway peak RSS (VmHWM) |")
 	fmt.Println("|---|---|---:|---:|")
 	for i, sc := range uploadScenarios {
-		answers, before, peak, err := uploadScenarioRun(ctx, o, bin, ns.ClientURL(), filepath.Join(dir, "gateway-"+strconv.Itoa(i)+".log"), sc)
+		answers, before, peak, err := uploadScenarioRun(ctx, o, bin, ns.ClientURL(), key.SeedFile(), filepath.Join(dir, "gateway-"+strconv.Itoa(i)+".log"), sc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
@@ -97,7 +103,7 @@ func orDefault(s, def string) string {
 // uploadScenarioRun starts a gateway process, sends the uploads, and
 // returns the answers by status, the resident memory once ready and the
 // peak resident memory of the process.
-func uploadScenarioRun(ctx context.Context, o options, bin, natsURL, logPath string, sc uploadScenario) (string, int64, int64, error) {
+func uploadScenarioRun(ctx context.Context, o options, bin, natsURL, nkeyFile, logPath string, sc uploadScenario) (string, int64, int64, error) {
 	httpAddr, err := freeAddr()
 	if err != nil {
 		return "", 0, 0, err
@@ -108,7 +114,7 @@ func uploadScenarioRun(ctx context.Context, o options, bin, natsURL, logPath str
 	}
 	defer logFile.Close()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "NATS_URL="+natsURL, "GHNOTIFY_HTTP_ADDR="+httpAddr, "GHNOTIFY_OPS_ADDR=off",
+	cmd.Env = append(os.Environ(), "NATS_URL="+natsURL, "NATS_NKEY="+nkeyFile, "GHNOTIFY_HTTP_ADDR="+httpAddr, "GHNOTIFY_OPS_ADDR=off",
 		"GITHUB_WEBHOOK_SECRET="+uploadSecret, "GHNOTIFY_DEDUPE_BODIES=false", "GHNOTIFY_HTTP_READ_TIMEOUT=60s",
 		"GHNOTIFY_HTTP_WRITE_TIMEOUT=90s", "GHNOTIFY_PUBLISH_TIMEOUT=60s")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
