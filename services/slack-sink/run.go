@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckWait:       cfg.AckWait,
-		MaxDeliver:    cfg.MaxDeliver,
+		MaxDeliver:    provision.ConsumerMaxDeliver, // the settler counts cfg.MaxDeliver
 		MaxAckPending: cfg.MaxInFlight * 2,
 	})
 	if err != nil {
