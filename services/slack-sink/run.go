@@ -41,6 +41,9 @@ func LoadRoutes(cfg Config) (*routes.Table, error) {
 	}
 }
 
+// sinkMaxAckPending is the least MaxAckPending of the sink's consumer.
+const sinkMaxAckPending = 1000
+
 // Run consumes canonical events until ctx ends. It refuses to start when
 // the routes file is invalid, provisions JetStream, then posts each event
 // to its destinations; on shutdown it stops pulling, finishes in-flight
@@ -77,7 +80,10 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    provision.ConsumerMaxDeliver, // the settler counts cfg.MaxDeliver
-		MaxAckPending: cfg.MaxInFlight * 2,
+		// Events handed back while a destination is down stay pending on
+		// the server until their redelivery: room for many of them keeps
+		// the other destinations' events flowing meanwhile.
+		MaxAckPending: max(sinkMaxAckPending, cfg.MaxInFlight*2),
 	})
 	if err != nil {
 		return fmt.Errorf("creating consumer %s: %w", provision.ConsumerSlackSink, err)
@@ -85,13 +91,15 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 
 	work, abort := context.WithCancel(context.WithoutCancel(ctx))
 	defer abort()
+	halt, stopping := context.WithCancel(work)
+	defer stopping()
 	dlq := &deadletter.Publisher{JS: js}
 	s := &sink{
 		cfg: cfg, log: log, sent: kvs[provision.BucketSent], threads: kvs[provision.BucketThreads],
 		trace: &trace.Store{KV: kvs[provision.BucketTrace]}, dlq: dlq,
 		settler: &consume.Settler{Stage: trace.StageSink, DLQ: dlq, MaxDeliver: cfg.MaxDeliver, Log: log},
 		metrics: newMetrics(cfg.Registerer), httpc: slackapi.NewHTTPClient(cfg.HTTPTimeout),
-		work: work, abort: abort, slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
+		work: work, abort: abort, halt: halt, slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
 	}
 	s.table.Store(table)
 	go s.watchRoutes(ctx)
@@ -103,6 +111,9 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	log.Info().Str("routes", table.File).Int("routes_count", len(table.Routes)).Strs("destinations", table.DestinationNames()).Msg("slack sink consuming")
 	<-ctx.Done()
 
+	// Posts in flight finish; events not yet posted go back to JetStream
+	// at once for the next instance.
+	stopping()
 	cc.Drain()
 	done := make(chan struct{})
 	go func() {
