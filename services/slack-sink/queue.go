@@ -84,12 +84,33 @@ func (q *queue) pop() (*job, bool) {
 	return j, true
 }
 
+// takeAll removes and returns every waiting job.
+func (q *queue) takeAll() []*job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	jobs := q.jobs
+	q.jobs = nil
+	q.onDepth(0)
+	return jobs
+}
+
 // loop runs jobs until ctx ends; jobs left then are finished with ctx's
 // error. Once halt is done (shutdown), jobs not yet started are finished
-// with errStopping, so their events go straight back to JetStream. A panic
+// with errStopping at once, so their events go straight back to JetStream. A panic
 // in run fails its job permanently instead of ending the loop.
 func (q *queue) loop(ctx context.Context, halt <-chan struct{}) {
 	defer close(q.stopped)
+	go func() {
+		// Shutdown hands back the waiting jobs at once, even while the
+		// loop is still busy with a post in flight.
+		select {
+		case <-halt:
+			for _, j := range q.takeAll() {
+				j.finish(errStopping)
+			}
+		case <-q.stopped:
+		}
+	}()
 	for {
 		j, ok := q.pop()
 		if !ok {
