@@ -1,12 +1,14 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +56,12 @@ type sink struct {
 	halt    context.Context
 	slots   chan struct{}
 	pending sync.WaitGroup
+
+	// back holds the events handed back on shutdown until the consumer
+	// has closed (see handBack); backNow is set once it has.
+	backMu  sync.Mutex
+	back    []jetstream.Msg
+	backNow bool
 
 	mu      sync.Mutex
 	queues  map[string]*queue
@@ -120,12 +128,10 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 		return
 	}
 	if s.halt.Err() != nil {
-		// Shutting down: what was not posted goes back at once, so the
-		// next instance posts it without waiting for AckWait; the sent
-		// bucket skips the destinations already posted.
-		if err := p.msg.Nak(); err != nil {
-			s.log.Warn().Err(err).Msg("handing an event back on shutdown failed; it is redelivered after AckWait")
-		}
+		// Shutting down: what was not posted goes back without waiting
+		// for AckWait; the sent bucket skips the destinations already
+		// posted.
+		s.handBack(p.msg)
 		return
 	}
 	err = errors.Join(p.errs...)
@@ -162,6 +168,10 @@ func retryUntil(err error) time.Time {
 	return time.Time{}
 }
 
+// minRateLimitPause is the shortest pause after a 429, even when Slack
+// answers Retry-After: 0.
+const minRateLimitPause = time.Second
+
 // errStopping finishes the jobs that shutdown caught before they posted.
 var errStopping = errors.New("sink shutting down; event handed back to JetStream")
 
@@ -185,13 +195,13 @@ func (p *pendingMsg) keepAlive(every time.Duration) {
 // the last job is done.
 func (s *sink) onMsg(msg jetstream.Msg) {
 	if s.halt.Err() != nil {
-		s.handBackNow(msg)
+		s.handBack(msg)
 		return
 	}
 	select {
 	case s.slots <- struct{}{}:
 	case <-s.halt.Done():
-		s.handBackNow(msg)
+		s.handBack(msg)
 		return
 	}
 	s.pending.Add(1)
@@ -238,22 +248,53 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 		return
 	}
 	s.metrics.events.WithLabelValues("routed").Inc()
-	p := &pendingMsg{s: s, msg: msg, ev: ev, left: len(targets), stopKA: make(chan struct{})}
-	if md, err := msg.Metadata(); err == nil {
-		p.seq = md.Sequence.Stream
-	}
+	p := &pendingMsg{s: s, msg: msg, ev: ev, seq: streamSeq(msg), left: len(targets), stopKA: make(chan struct{})}
 	go p.keepAlive(max(s.cfg.AckWait/3, 10*time.Millisecond))
 	for _, tg := range targets {
 		s.queueFor(tg.Destination).push(&job{p: p, ev: ev, msg: rendered, target: tg})
 	}
 }
 
-// handBackNow returns a message that arrived during shutdown to JetStream
-// at once.
-func (s *sink) handBackNow(msg jetstream.Msg) {
+// handBack returns an event to JetStream on shutdown with a Nak, so the
+// next instance gets it at once. Until the consumer has closed, events are
+// collected and then naked in stream order (handBackAll): naked earlier,
+// they could be redelivered to this draining consumer and come back out of
+// order.
+func (s *sink) handBack(msg jetstream.Msg) {
+	s.backMu.Lock()
+	if !s.backNow {
+		s.back = append(s.back, msg)
+		s.backMu.Unlock()
+		return
+	}
+	s.backMu.Unlock()
+	s.nak(msg)
+}
+
+// handBackAll naks the events collected by handBack, in stream order, and
+// from then on lets handBack nak at once.
+func (s *sink) handBackAll() {
+	s.backMu.Lock()
+	msgs := s.back
+	s.back, s.backNow = nil, true
+	s.backMu.Unlock()
+	slices.SortFunc(msgs, func(a, b jetstream.Msg) int { return cmp.Compare(streamSeq(a), streamSeq(b)) })
+	for _, m := range msgs {
+		s.nak(m)
+	}
+}
+
+func (s *sink) nak(msg jetstream.Msg) {
 	if err := msg.Nak(); err != nil {
 		s.log.Warn().Err(err).Msg("handing an event back on shutdown failed; it is redelivered after AckWait")
 	}
+}
+
+func streamSeq(msg jetstream.Msg) uint64 {
+	if md, err := msg.Metadata(); err == nil {
+		return md.Sequence.Stream
+	}
+	return 0
 }
 
 func isPanic(err error) bool {
@@ -398,7 +439,7 @@ func (s *sink) process(ctx context.Context, j *job) error {
 		case slackapi.RateLimited:
 			// The whole destination waits; the same event is tried again
 			// first, and the wait is not a failed try.
-			q.pause(s.cfg.Now().Add(se.RetryAfter))
+			q.pause(s.cfg.Now().Add(max(se.RetryAfter, minRateLimitPause)))
 			log.Debug().Err(se).Dur("retry_after", se.RetryAfter).Msg("slack rate-limited the destination; pausing it")
 			continue
 		}

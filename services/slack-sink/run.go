@@ -118,6 +118,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	done := make(chan struct{})
 	go func() {
 		<-cc.Closed()
+		s.handBackAll()
 		s.pending.Wait()
 		close(done)
 	}()
