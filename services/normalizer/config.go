@@ -20,7 +20,8 @@ type Config struct {
 	// Provision sizes the streams and buckets the normalizer ensures at start.
 	Provision provision.Config
 	// MaxDeliver is how many times a raw message is tried; the last failure
-	// is dead-lettered.
+	// is dead-lettered. The consume loop counts the deliveries: the consumer
+	// itself has no MaxDeliver (provision.ConsumerMaxDeliver).
 	MaxDeliver int
 	// AckWait is how long the server waits for an ack before redelivering.
 	AckWait time.Duration

@@ -125,7 +125,7 @@ func ConsumerConfig(cfg Config) jetstream.ConsumerConfig {
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       cfg.AckWait,
-		MaxDeliver:    cfg.MaxDeliver,
+		MaxDeliver:    provision.ConsumerMaxDeliver, // the settler counts cfg.MaxDeliver
 		FilterSubject: subject.RawAll,
 		MaxAckPending: cfg.MaxAckPending,
 	}

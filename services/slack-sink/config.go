@@ -40,12 +40,14 @@ type Config struct {
 	Burst         int
 	// MaxInFlight bounds the events being posted at once (GHNOTIFY_SINK_MAX_IN_FLIGHT).
 	MaxInFlight int
-	// PostAttempts is how often one delivery of an event tries a
-	// destination before handing the event back to JetStream for a later
-	// redelivery (GHNOTIFY_SINK_POST_ATTEMPTS).
+	// PostAttempts is how often a destination is tried for one event
+	// when it fails (5xx, timeouts, network errors; 429s do not count)
+	// before it is considered down for a while and its events are handed
+	// back to JetStream (GHNOTIFY_SINK_POST_ATTEMPTS).
 	PostAttempts int
-	// MaxDeliver is the consumer's MaxDeliver: after that many deliveries
-	// an event still failing is dead-lettered (GHNOTIFY_SINK_MAX_DELIVER).
+	// MaxDeliver is how many deliveries an event gets: after that many an
+	// event still failing is dead-lettered (GHNOTIFY_SINK_MAX_DELIVER). The
+	// sink counts them; the consumer has no MaxDeliver of its own.
 	MaxDeliver int
 	// AckWait is the consumer's AckWait; in-flight events are kept alive
 	// with InProgress meanwhile.
@@ -58,8 +60,16 @@ type Config struct {
 	// Lookup resolves ${NAME} in the routes file. ConfigFromEnv sets it to
 	// the Env's own lookup; nil resolves no variable.
 	Lookup config.Lookup
-	// Sleep waits between tries; nil means a timer. Tests shorten it.
+	// Sleep waits between tries and for Retry-After; nil means a timer.
+	// Tests shorten it or drive a fake clock with it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock of Retry-After pauses and down periods; nil means
+	// time.Now.
+	Now func() time.Time
+	// Backoff is the wait before the given retry of a failing destination
+	// and the length of its given down period in a row; nil means a capped
+	// exponential backoff with jitter (0.5 s, 1 s, 2 s ... 30 s).
+	Backoff func(attempt int) time.Duration
 	// WatchRoutes reloads the routes file when it changes on disk (in
 	// addition to SIGHUP) (GHNOTIFY_ROUTES_WATCH).
 	WatchRoutes bool
@@ -163,6 +173,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Sleep == nil {
 		c.Sleep = sleep
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Backoff == nil {
+		c.Backoff = backoff
 	}
 	return c
 }

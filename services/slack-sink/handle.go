@@ -1,12 +1,14 @@
 package sink
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,10 +49,19 @@ type sink struct {
 
 	// work is the context of posts: it survives the consume context's end
 	// and is cancelled only when shutdown gives up waiting.
-	work    context.Context
-	abort   context.CancelFunc
+	work  context.Context
+	abort context.CancelFunc
+	// halt is cancelled when shutdown starts: waits end, and events not
+	// yet posted go back to JetStream at once.
+	halt    context.Context
 	slots   chan struct{}
 	pending sync.WaitGroup
+
+	// back holds the events handed back on shutdown until the consumer
+	// has closed (see handBack); backNow is set once it has.
+	backMu  sync.Mutex
+	back    []jetstream.Msg
+	backNow bool
 
 	mu      sync.Mutex
 	queues  map[string]*queue
@@ -68,7 +79,10 @@ type pendingMsg struct {
 	// failed names the route and destination of each error in errs.
 	failed []routes.Target
 	ev     *event.Event
-	delay  time.Duration
+	// seq is the message's stream sequence (0 if unknown).
+	seq uint64
+	// until is when the failed destinations are worth trying again.
+	until  time.Time
 	stopKA chan struct{}
 }
 
@@ -88,8 +102,8 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 	if err != nil {
 		p.errs = append(p.errs, err)
 		p.failed = append(p.failed, tg)
-		if d := retryDelay(err); d > p.delay {
-			p.delay = d
+		if u := retryUntil(err); u.After(p.until) {
+			p.until = u
 		}
 	}
 	p.left--
@@ -113,37 +127,53 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 		// the sent bucket keeps what was posted from being posted again.
 		return
 	}
+	if s.halt.Err() != nil {
+		// Shutting down: what was not posted goes back without waiting
+		// for AckWait; the sent bucket skips the destinations already
+		// posted.
+		s.handBack(p.msg)
+		return
+	}
 	err = errors.Join(p.errs...)
-	if p.delay > 0 {
-		err = consume.RetryAfter(err, p.delay)
+	if !p.until.IsZero() {
+		err = consume.RetryAfter(err, max(p.until.Sub(s.cfg.Now()), time.Millisecond))
 	}
 	if s.settler.Settle(s.work, p.msg, err) == consume.DeadLettered {
 		// The event ran out of deliveries: the destinations that still
-		// failed get a trace record saying so.
+		// failed get a trace record saying so, and their queues stop
+		// waiting for it to come back.
 		for i, tg := range p.failed {
+			s.queueFor(tg.Destination).forget(p.seq)
 			s.metrics.posts.WithLabelValues(tg.Route, tg.Destination.Name, "dead_lettered").Inc()
 			s.record(p.ev, tg.Destination.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: "gave up: " + p.errs[i].Error(), Route: tg.Route, Destination: tg.Destination.Name})
 		}
 	}
 }
 
-// retryDelayError carries the delay after which a failed destination is
-// worth trying again.
-type retryDelayError struct {
+// retryUntilError carries the time from which a failed destination is
+// worth trying again; the event is handed back to JetStream until then.
+type retryUntilError struct {
 	err   error
-	delay time.Duration
+	until time.Time
 }
 
-func (e retryDelayError) Error() string { return e.err.Error() }
-func (e retryDelayError) Unwrap() error { return e.err }
+func (e retryUntilError) Error() string { return e.err.Error() }
+func (e retryUntilError) Unwrap() error { return e.err }
 
-func retryDelay(err error) time.Duration {
-	var rd retryDelayError
+func retryUntil(err error) time.Time {
+	var rd retryUntilError
 	if errors.As(err, &rd) {
-		return rd.delay
+		return rd.until
 	}
-	return 0
+	return time.Time{}
 }
+
+// minRateLimitPause is the shortest pause after a 429, even when Slack
+// answers Retry-After: 0.
+const minRateLimitPause = time.Second
+
+// errStopping finishes the jobs that shutdown caught before they posted.
+var errStopping = errors.New("sink shutting down; event handed back to JetStream")
 
 // keepAlive tells JetStream the message is still being worked on until
 // every destination is done.
@@ -164,9 +194,14 @@ func (p *pendingMsg) keepAlive(every time.Duration) {
 // one job per destination and returns at once; the message is settled when
 // the last job is done.
 func (s *sink) onMsg(msg jetstream.Msg) {
+	if s.halt.Err() != nil {
+		s.handBack(msg)
+		return
+	}
 	select {
 	case s.slots <- struct{}{}:
-	case <-s.work.Done():
+	case <-s.halt.Done():
+		s.handBack(msg)
 		return
 	}
 	s.pending.Add(1)
@@ -174,36 +209,97 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 		<-s.slots
 		s.pending.Done()
 	}
-	ev, err := event.Unmarshal(msg.Data())
-	if err != nil {
-		s.metrics.events.WithLabelValues("invalid").Inc()
-		s.settler.Settle(s.work, msg, consume.Permanent(fmt.Errorf("decoding canonical event: %w", err)))
-		release()
-		return
-	}
-	table := s.table.Load()
-	dec := table.Decide(routes.NewFacts(ev))
-	for _, sk := range dec.Skips {
-		s.metrics.skips.WithLabelValues(orNone(sk.Route), orNone(sk.Destination)).Inc()
-		part := sk.Destination
-		if part == "" {
-			part = orNone(sk.Route)
+	var ev *event.Event
+	var targets []routes.Target
+	var rendered message.Message
+	// A panic while decoding, routing or rendering fails this event for
+	// good (dead letter with the panic); the sink goes on.
+	err := consume.Protect(func() (err error) {
+		ev, err = event.Unmarshal(msg.Data())
+		if err != nil {
+			s.metrics.events.WithLabelValues("invalid").Inc()
+			return consume.Permanent(fmt.Errorf("decoding canonical event: %w", err))
 		}
-		s.record(ev, part, trace.Record{Outcome: trace.OutcomeSkipped, Reason: sk.Reason, Route: sk.Route, Destination: sk.Destination})
-	}
-	if len(dec.Targets) == 0 {
-		s.metrics.events.WithLabelValues("skipped").Inc()
-		s.settler.Settle(s.work, msg, nil)
+		table := s.table.Load()
+		dec := table.Decide(routes.NewFacts(ev))
+		for _, sk := range dec.Skips {
+			s.metrics.skips.WithLabelValues(orNone(sk.Route), orNone(sk.Destination)).Inc()
+			part := sk.Destination
+			if part == "" {
+				part = orNone(sk.Route)
+			}
+			s.record(ev, part, trace.Record{Outcome: trace.OutcomeSkipped, Reason: sk.Reason, Route: sk.Route, Destination: sk.Destination})
+		}
+		if len(dec.Targets) == 0 {
+			s.metrics.events.WithLabelValues("skipped").Inc()
+			return nil
+		}
+		rendered = message.Render(ev)
+		targets = dec.Targets
+		return nil
+	})
+	if err != nil || len(targets) == 0 {
+		if isPanic(err) {
+			s.metrics.events.WithLabelValues("panicked").Inc()
+			s.log.Error().Err(err).Str("subject", msg.Subject()).Msg("routing an event panicked; dead-lettering it")
+		}
+		s.settler.Settle(s.work, msg, err)
 		release()
 		return
 	}
 	s.metrics.events.WithLabelValues("routed").Inc()
-	p := &pendingMsg{s: s, msg: msg, ev: ev, left: len(dec.Targets), stopKA: make(chan struct{})}
+	p := &pendingMsg{s: s, msg: msg, ev: ev, seq: streamSeq(msg), left: len(targets), stopKA: make(chan struct{})}
 	go p.keepAlive(max(s.cfg.AckWait/3, 10*time.Millisecond))
-	rendered := message.Render(ev)
-	for _, tg := range dec.Targets {
+	for _, tg := range targets {
 		s.queueFor(tg.Destination).push(&job{p: p, ev: ev, msg: rendered, target: tg})
 	}
+}
+
+// handBack returns an event to JetStream on shutdown with a Nak, so the
+// next instance gets it at once. Until the consumer has closed, events are
+// collected and then naked in stream order (handBackAll): naked earlier,
+// they could be redelivered to this draining consumer and come back out of
+// order.
+func (s *sink) handBack(msg jetstream.Msg) {
+	s.backMu.Lock()
+	if !s.backNow {
+		s.back = append(s.back, msg)
+		s.backMu.Unlock()
+		return
+	}
+	s.backMu.Unlock()
+	s.nak(msg)
+}
+
+// handBackAll naks the events collected by handBack, in stream order, and
+// from then on lets handBack nak at once.
+func (s *sink) handBackAll() {
+	s.backMu.Lock()
+	msgs := s.back
+	s.back, s.backNow = nil, true
+	s.backMu.Unlock()
+	slices.SortFunc(msgs, func(a, b jetstream.Msg) int { return cmp.Compare(streamSeq(a), streamSeq(b)) })
+	for _, m := range msgs {
+		s.nak(m)
+	}
+}
+
+func (s *sink) nak(msg jetstream.Msg) {
+	if err := msg.Nak(); err != nil {
+		s.log.Warn().Err(err).Msg("handing an event back on shutdown failed; it is redelivered after AckWait")
+	}
+}
+
+func streamSeq(msg jetstream.Msg) uint64 {
+	if md, err := msg.Metadata(); err == nil {
+		return md.Sequence.Stream
+	}
+	return 0
+}
+
+func isPanic(err error) bool {
+	var pe *consume.PanicError
+	return errors.As(err, &pe)
 }
 
 func (s *sink) queueFor(d *routes.Destination) *queue {
@@ -213,12 +309,12 @@ func (s *sink) queueFor(d *routes.Destination) *queue {
 		return q
 	}
 	name := d.Name
-	q := newQueue(name, d.Rate, d.Burst, s.process, func(n int) { s.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) })
+	q := newQueue(name, d.Rate, d.Burst, s.runJob, func(n int) { s.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) })
 	s.queues[name] = q
 	s.qwg.Add(1)
 	go func() {
 		defer s.qwg.Done()
-		q.loop(s.work)
+		q.loop(s.work, s.halt.Done())
 	}()
 	return q
 }
@@ -257,13 +353,42 @@ func ThreadKey(destination, repo string, number int) string {
 // when a route says broadcast_final.
 var finalKinds = map[string]bool{"pull_request.merged": true, "pull_request.closed": true, "issues.closed": true}
 
-// process posts one job, with retries inside the queue; it returns nil when
-// the destination is done (posted, already posted or dead-lettered) and an
-// error when the event should come back later.
+// runJob is the queue's worker: it posts one job and notes in the queue
+// every event it hands back to JetStream. A panic while posting is a
+// permanent failure of this destination: the event is dead-lettered for
+// it with the panic, and the other destinations go on.
+func (s *sink) runJob(ctx context.Context, j *job) error {
+	err := consume.Protect(func() error { return s.process(ctx, j) })
+	if isPanic(err) {
+		dest := j.target.Destination
+		log := s.log.With().Str("event_id", j.ev.ID).Str("destination", dest.Name).Str("route", j.target.Route).Logger()
+		log.Error().Err(err).Msg("posting an event panicked; dead-lettering it for this destination")
+		err = s.deadLetter(ctx, j, SentKey(j.ev.ID, dest.Name), err.Error(), log)
+	}
+	if until := retryUntil(err); !until.IsZero() {
+		s.queueFor(j.target.Destination).handedBack(j.p.seq, until.Add(s.cfg.AckWait+s.cfg.Backoff(1)))
+	}
+	return err
+}
+
+// process posts one job, retrying inside the queue, so the destination's
+// order holds: a 429 pauses the whole destination for its Retry-After and
+// never counts as a failed try; other failures are retried with backoff
+// until PostAttempts tries, then the destination is down for a while and
+// its events are handed back to JetStream (see admit). It returns nil when
+// the destination is done (posted, already posted or dead-lettered), a
+// retryUntilError when the event should come back later, and errStopping
+// when shutdown interrupted a wait.
 func (s *sink) process(ctx context.Context, j *job) error {
 	dest := j.target.Destination
 	key := SentKey(j.ev.ID, dest.Name)
 	log := s.log.With().Str("event_id", j.ev.ID).Str("destination", dest.Name).Str("route", j.target.Route).Logger()
+	q := s.queueFor(dest)
+	if until, why := q.admit(j.p.seq, s.cfg.Now(), s.cfg.Backoff(1)); !until.IsZero() {
+		s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "retry_later").Inc()
+		log.Debug().Time("until", until).Msg(why)
+		return retryUntilError{fmt.Errorf("destination %s: %s", dest.Name, why), until}
+	}
 	if e, err := s.sent.Get(ctx, key); err == nil {
 		var prev sentRecord
 		_ = json.Unmarshal(e.Value(), &prev)
@@ -271,7 +396,7 @@ func (s *sink) process(ctx context.Context, j *job) error {
 		log.Debug().Str("earlier_outcome", prev.Outcome).Msg("event already handled for this destination; not posting again")
 		return nil
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return retryDelayError{fmt.Errorf("reading sent record: %w", err), time.Second}
+		return retryUntilError{fmt.Errorf("reading sent record: %w", err), s.cfg.Now().Add(time.Second)}
 	}
 
 	req := slackapi.Request{Message: j.msg}
@@ -282,22 +407,25 @@ func (s *sink) process(ctx context.Context, j *job) error {
 			req.ThreadTS = string(e.Value())
 			req.ReplyBroadcast = j.target.BroadcastFinal && finalKinds[j.ev.Data.Kind]
 		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return retryDelayError{fmt.Errorf("reading thread: %w", err), time.Second}
+			return retryUntilError{fmt.Errorf("reading thread: %w", err), s.cfg.Now().Add(time.Second)}
 		}
 	}
 
 	poster := s.poster(dest, j.ev)
-	q := s.queueFor(dest)
 	var resp slackapi.Response
-	for attempt := 1; ; attempt++ {
-		if err := q.limiter.Wait(ctx); err != nil {
+	for failures := 0; ; {
+		if err := s.waitPause(q); err != nil {
 			return err
+		}
+		if err := q.limiter.Wait(s.halt); err != nil {
+			return errStopping
 		}
 		start := time.Now()
 		r, err := poster.Post(ctx, req)
 		if err == nil {
 			s.metrics.postTime.WithLabelValues(dest.Name).Observe(time.Since(start).Seconds())
 			resp = r
+			q.up()
 			break
 		}
 		var se *slackapi.Error
@@ -305,33 +433,55 @@ func (s *sink) process(ctx context.Context, j *job) error {
 			se = &slackapi.Error{Class: slackapi.Retryable, Reason: err.Error()}
 		}
 		s.metrics.slackErrs.WithLabelValues(dest.Name, se.Class.String()).Inc()
-		if se.Class == slackapi.Permanent {
-			return s.deadLetter(ctx, j, key, se, log)
+		switch se.Class {
+		case slackapi.Permanent:
+			return s.deadLetter(ctx, j, key, se.Error(), log)
+		case slackapi.RateLimited:
+			// The whole destination waits; the same event is tried again
+			// first, and the wait is not a failed try.
+			q.pause(s.cfg.Now().Add(max(se.RetryAfter, minRateLimitPause)))
+			log.Debug().Err(se).Dur("retry_after", se.RetryAfter).Msg("slack rate-limited the destination; pausing it")
+			continue
 		}
-		delay := se.RetryAfter
-		if se.Class != slackapi.RateLimited {
-			delay = backoff(attempt)
-		}
-		if attempt >= s.cfg.PostAttempts {
+		failures++
+		if failures >= s.cfg.PostAttempts {
+			until := q.down(s.cfg.Now(), s.cfg.Backoff)
 			s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "retry_later").Inc()
-			log.Warn().Err(se).Int("attempts", attempt).Msg("slack keeps failing; handing the event back for a later redelivery")
-			return retryDelayError{se, delay}
+			log.Warn().Err(se).Int("attempts", failures).Time("until", until).Msg("slack keeps failing; the destination is down and its events go back to JetStream")
+			return retryUntilError{fmt.Errorf("destination %s: %w", dest.Name, se), until}
 		}
+		delay := s.cfg.Backoff(failures)
 		log.Debug().Err(se).Dur("retry_in", delay).Msg("slack post failed; retrying")
-		if err := s.cfg.Sleep(ctx, delay); err != nil {
-			return err
+		if err := s.cfg.Sleep(s.halt, delay); err != nil {
+			return errStopping
 		}
 	}
 
+	// The sent record comes first, right after Slack's answer: until it is
+	// written, a redelivery would post again.
+	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomePosted, Route: j.target.Route, TS: resp.TS}, log)
 	if threadKey != "" && req.ThreadTS == "" && resp.TS != "" {
 		if _, err := s.threads.Put(ctx, threadKey, []byte(resp.TS)); err != nil {
 			log.Warn().Err(err).Msg("recording the thread failed; later events start a new one")
 		}
 	}
-	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomePosted, Route: j.target.Route, TS: resp.TS}, log)
 	s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "posted").Inc()
 	s.record(j.ev, dest.Name, trace.Record{Outcome: trace.OutcomePosted, Route: j.target.Route, Destination: dest.Name})
 	return nil
+}
+
+// waitPause waits until the destination's 429 pause is over. It returns
+// errStopping when shutdown starts meanwhile.
+func (s *sink) waitPause(q *queue) error {
+	for {
+		d := q.pausedFor(s.cfg.Now())
+		if d <= 0 {
+			return nil
+		}
+		if err := s.cfg.Sleep(s.halt, d); err != nil {
+			return errStopping
+		}
+	}
 }
 
 // markSent records a finished destination; it retries briefly, since a
@@ -351,9 +501,9 @@ func (s *sink) markSent(ctx context.Context, key string, rec sentRecord, log zer
 	log.Error().Err(err).Msg("recording the post failed; a redelivery of this event could post it again")
 }
 
-func (s *sink) deadLetter(ctx context.Context, j *job, key string, se *slackapi.Error, log zerolog.Logger) error {
+func (s *sink) deadLetter(ctx context.Context, j *job, key string, why string, log zerolog.Logger) error {
 	dest := j.target.Destination
-	reason := fmt.Sprintf("destination %s: %s", dest.Name, se.Error())
+	reason := fmt.Sprintf("destination %s: %s", dest.Name, why)
 	l := deadletter.FromMsg(trace.StageSink, j.p.msg, reason)
 	h := nats.Header{}
 	for k, vs := range l.Header {
@@ -365,12 +515,12 @@ func (s *sink) deadLetter(ctx context.Context, j *job, key string, se *slackapi.
 		l.ID += ":" + dest.Name
 	}
 	if err := s.dlq.Publish(ctx, l); err != nil {
-		return retryDelayError{fmt.Errorf("dead-lettering: %w", err), time.Second}
+		return retryUntilError{fmt.Errorf("dead-lettering: %w", err), s.cfg.Now().Add(time.Second)}
 	}
 	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomeDeadLettered, Route: j.target.Route}, log)
 	s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "dead_lettered").Inc()
 	s.record(j.ev, dest.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: reason, Route: j.target.Route, Destination: dest.Name})
-	log.Warn().Str("reason", reason).Msg("slack refused the message for good; dead-lettered")
+	log.Warn().Str("reason", reason).Msg("event dead-lettered for this destination")
 	return nil
 }
 

@@ -19,10 +19,10 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ghnotify_sink_events_total", Help: "Canonical events the Slack sink received, by outcome (routed, skipped, invalid).",
+			Name: "ghnotify_sink_events_total", Help: "Canonical events the Slack sink received, by outcome (routed, skipped, invalid, panicked).",
 		}, []string{"outcome"}),
 		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ghnotify_sink_posts_total", Help: "Posts per route and destination, by outcome (posted, duplicate, dead_lettered, retry_later).",
+			Name: "ghnotify_sink_posts_total", Help: "Posts per route and destination, by outcome (posted, duplicate, dead_lettered, retry_later: handed back to JetStream).",
 		}, []string{"route", "destination", "outcome"}),
 		skips: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ghnotify_sink_skips_total", Help: "Events not posted, per route and destination (route none: no route matched).",

@@ -3,14 +3,21 @@ package sink
 import (
 	"context"
 	"sync"
+	"time"
 
+	"github.com/ghnotify/ghnotify/shared/consume"
 	"golang.org/x/time/rate"
 )
 
 // queue runs the posts of one destination one at a time, in the order
 // they were enqueued, at the destination's rate. Each destination has its
 // own queue, so one rate-limited or failing destination never delays
-// another.
+// another's posts.
+//
+// The queue also keeps the destination's state: until when Slack asked it
+// to wait (429 Retry-After), until when it is considered down after
+// repeated failures, and which events it handed back to JetStream, so that
+// no later event is posted before an earlier one comes back.
 type queue struct {
 	name    string
 	limiter *rate.Limiter
@@ -21,6 +28,16 @@ type queue struct {
 	jobs    []*job
 	wake    chan struct{}
 	stopped chan struct{}
+
+	// pausedUntil: no request before (Slack's Retry-After).
+	pausedUntil time.Time
+	// downUntil: every event is handed back until then; downStreak counts
+	// the down periods in a row, for their growing length.
+	downUntil  time.Time
+	downStreak int
+	// back maps the stream sequence of each event handed back to when the
+	// queue stops waiting for it (it may have gone to another instance).
+	back map[uint64]time.Time
 }
 
 func newQueue(name string, perSecond float64, burst int, run func(ctx context.Context, j *job) error, onDepth func(int)) *queue {
@@ -28,7 +45,7 @@ func newQueue(name string, perSecond float64, burst int, run func(ctx context.Co
 	if perSecond > 0 {
 		lim = rate.NewLimiter(rate.Limit(perSecond), max(burst, 1))
 	}
-	return &queue{name: name, limiter: lim, run: run, onDepth: onDepth, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	return &queue{name: name, limiter: lim, run: run, onDepth: onDepth, wake: make(chan struct{}, 1), stopped: make(chan struct{}), back: map[uint64]time.Time{}}
 }
 
 // setRate applies a reloaded destination's rate limit.
@@ -67,9 +84,33 @@ func (q *queue) pop() (*job, bool) {
 	return j, true
 }
 
-// loop runs jobs until ctx ends; jobs left then are finished with ctx's error.
-func (q *queue) loop(ctx context.Context) {
+// takeAll removes and returns every waiting job.
+func (q *queue) takeAll() []*job {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	jobs := q.jobs
+	q.jobs = nil
+	q.onDepth(0)
+	return jobs
+}
+
+// loop runs jobs until ctx ends; jobs left then are finished with ctx's
+// error. Once halt is done (shutdown), jobs not yet started are finished
+// with errStopping at once, so their events go straight back to JetStream. A panic
+// in run fails its job permanently instead of ending the loop.
+func (q *queue) loop(ctx context.Context, halt <-chan struct{}) {
 	defer close(q.stopped)
+	go func() {
+		// Shutdown hands back the waiting jobs at once, even while the
+		// loop is still busy with a post in flight.
+		select {
+		case <-halt:
+			for _, j := range q.takeAll() {
+				j.finish(errStopping)
+			}
+		case <-q.stopped:
+		}
+	}()
 	for {
 		j, ok := q.pop()
 		if !ok {
@@ -84,6 +125,88 @@ func (q *queue) loop(ctx context.Context) {
 			j.finish(ctx.Err())
 			continue
 		}
-		j.finish(q.run(ctx, j))
+		select {
+		case <-halt:
+			j.finish(errStopping)
+			continue
+		default:
+		}
+		j.finish(consume.Protect(func() error { return q.run(ctx, j) }))
 	}
+}
+
+// admit says whether the event with stream sequence seq may be tried at
+// now: not while the destination is down, nor while an earlier event it
+// handed back has not come back. Otherwise it returns until when to hand
+// the event back and why.
+func (q *queue) admit(seq uint64, now time.Time, gap time.Duration) (time.Time, string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.back, seq)
+	for s, forget := range q.back {
+		if now.After(forget) {
+			delete(q.back, s)
+		}
+	}
+	if now.Before(q.downUntil) {
+		return q.downUntil, "destination is failing; event handed back until it is tried again"
+	}
+	for s := range q.back {
+		if s < seq {
+			return now.Add(gap), "an earlier event of this destination is waiting for its redelivery; handed back to keep the order"
+		}
+	}
+	return time.Time{}, ""
+}
+
+// handedBack notes that the event with stream sequence seq went back to
+// JetStream until until; later events wait for it until forget.
+func (q *queue) handedBack(seq uint64, forget time.Time) {
+	if seq == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.back[seq] = forget
+}
+
+// forget stops waiting for seq (it was dead-lettered and will not return).
+func (q *queue) forget(seq uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.back, seq)
+}
+
+// pause stops requests to the destination until until.
+func (q *queue) pause(until time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if until.After(q.pausedUntil) {
+		q.pausedUntil = until
+	}
+}
+
+// pausedFor is how long requests must still wait at now.
+func (q *queue) pausedFor(now time.Time) time.Duration {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pausedUntil.Sub(now)
+}
+
+// down marks the destination down from now for a period growing with
+// each down period in a row, and returns its end.
+func (q *queue) down(now time.Time, backoff func(int) time.Duration) time.Time {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.downStreak++
+	q.downUntil = now.Add(backoff(q.downStreak))
+	return q.downUntil
+}
+
+// up records a successful request: the destination is no longer down.
+func (q *queue) up() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.downStreak = 0
+	q.downUntil = time.Time{}
 }

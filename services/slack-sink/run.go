@@ -45,6 +45,9 @@ func LoadRoutes(cfg Config) (*routes.Table, error) {
 	}
 }
 
+// sinkMaxAckPending is the least MaxAckPending of the sink's consumer.
+const sinkMaxAckPending = 1000
+
 // Run consumes canonical events until ctx ends. It refuses to start when
 // the routes file is invalid, provisions JetStream, then posts each event
 // to its destinations; on shutdown it stops pulling, finishes in-flight
@@ -92,8 +95,11 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckWait:       cfg.AckWait,
-		MaxDeliver:    cfg.MaxDeliver,
-		MaxAckPending: cfg.MaxInFlight * 2,
+		MaxDeliver:    provision.ConsumerMaxDeliver, // the settler counts cfg.MaxDeliver
+		// Events handed back while a destination is down stay pending on
+		// the server until their redelivery: room for many of them keeps
+		// the other destinations' events flowing meanwhile.
+		MaxAckPending: max(sinkMaxAckPending, cfg.MaxInFlight*2),
 	})
 	if err != nil {
 		return fmt.Errorf("creating consumer %s: %w", provision.ConsumerSlackSink, err)
@@ -101,13 +107,15 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 
 	work, abort := context.WithCancel(context.WithoutCancel(ctx))
 	defer abort()
+	halt, stopping := context.WithCancel(work)
+	defer stopping()
 	dlq := &deadletter.Publisher{JS: js}
 	s := &sink{
 		cfg: cfg, log: log, sent: kvs[provision.BucketSent], threads: kvs[provision.BucketThreads],
 		trace: &trace.Store{KV: kvs[provision.BucketTrace]}, dlq: dlq,
 		settler: &consume.Settler{Stage: trace.StageSink, DLQ: dlq, MaxDeliver: cfg.MaxDeliver, Log: log},
 		metrics: newMetrics(cfg.Registerer), httpc: slackapi.NewHTTPClient(cfg.HTTPTimeout),
-		work: work, abort: abort, slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
+		work: work, abort: abort, halt: halt, slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
 	}
 	s.table.Store(table)
 	go s.watchRoutes(ctx)
@@ -121,10 +129,14 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	<-ctx.Done()
 	consuming.Store(false)
 
+	// Posts in flight finish; events not yet posted go back to JetStream
+	// at once for the next instance.
+	stopping()
 	cc.Drain()
 	done := make(chan struct{})
 	go func() {
 		<-cc.Closed()
+		s.handBackAll()
 		s.pending.Wait()
 		close(done)
 	}()

@@ -25,6 +25,14 @@ const (
 	ConsumerNormalizer = "normalizer"
 	ConsumerSlackSink  = "slack-sink"
 
+	// ConsumerMaxDeliver is the server-side MaxDeliver of every consumer:
+	// none. The consume loop counts deliveries itself (consume.Settler's
+	// MaxDeliver) and ends a message only with an ack or after its dead
+	// letter is stored; a server limit would let a message whose dead
+	// letter could not be written vanish. CreateOrUpdateConsumer applies it
+	// to an existing durable in place, keeping its acknowledged position.
+	ConsumerMaxDeliver = -1
+
 	// BucketTrace holds what each stage did with each delivery.
 	BucketTrace = "ghnotify_trace"
 	// BucketSent holds (event, destination) pairs the sink has posted.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
@@ -42,5 +43,72 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 		if _, err := s.JS.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}
+	}
+}
+
+// TestConsumerMaxDeliverUpdatesInPlace upgrades a durable created with a
+// server-side MaxDeliver (as earlier versions did) to ConsumerMaxDeliver:
+// the update is accepted, the durable keeps its acknowledged position (no
+// replay), and a message that had used up the old limit is delivered again.
+func TestConsumerMaxDeliverUpdatesInPlace(t *testing.T) {
+	s := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	old := jetstream.ConsumerConfig{
+		Durable: "upgrade", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy,
+		FilterSubject: "github.raw.>", AckWait: 5 * time.Second, MaxDeliver: 1,
+	}
+	cons, err := s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, subj := range []string{"github.raw.acked", "github.raw.stuck", "github.raw.new"} {
+		if _, err := s.JS.Publish(ctx, subj, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch, err := cons.Fetch(2, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []jetstream.Msg
+	for m := range batch.Messages() {
+		got = append(got, m)
+	}
+	if len(got) != 2 {
+		t.Fatalf("fetched %d messages, want 2", len(got))
+	}
+	if err := got[0].DoubleAck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = got[1].Nak() // its one allowed delivery is spent
+
+	upd := old
+	upd.MaxDeliver = provision.ConsumerMaxDeliver
+	cons, err = s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, upd)
+	if err != nil {
+		t.Fatalf("updating MaxDeliver in place: %v", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.MaxDeliver != provision.ConsumerMaxDeliver || info.Name != "upgrade" || info.AckFloor.Stream != 1 {
+		t.Fatalf("after update: max deliver %d, name %q, ack floor %d", info.Config.MaxDeliver, info.Name, info.AckFloor.Stream)
+	}
+	seen := map[string]int{}
+	natstest.WaitFor(t, 10*time.Second, "the stuck and the new message", func() bool {
+		b, err := cons.Fetch(2, jetstream.FetchMaxWait(200*time.Millisecond))
+		if err != nil {
+			return false
+		}
+		for m := range b.Messages() {
+			seen[m.Subject()]++
+			_ = m.DoubleAck(ctx)
+		}
+		return seen["github.raw.new"] > 0 && seen["github.raw.stuck"] > 0
+	})
+	if seen["github.raw.acked"] != 0 {
+		t.Errorf("an acknowledged message was delivered again: %v", seen)
 	}
 }
