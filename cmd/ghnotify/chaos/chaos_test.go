@@ -139,7 +139,7 @@ func TestChaos(t *testing.T) {
 	s.norm1 = svc("normalizer-1", "normalizer", normEnv)
 	s.norm2 = svc("normalizer-2", "normalizer", normEnv)
 	sinkEnv := []string{"SLACK_WEBHOOK_URL=" + s.slack.URL(), "GHNOTIFY_ROUTES=" + routesPath, "GHNOTIFY_ROUTES_WATCH=false", "SLACK_HTTP_TIMEOUT=5s", "GHNOTIFY_SINK_SHUTDOWN_TIMEOUT=5s",
-		"GHNOTIFY_SINK_POST_ATTEMPTS=2", "GHNOTIFY_SINK_MAX_DELIVER=5"}
+		"GHNOTIFY_SINK_POST_ATTEMPTS=2", "GHNOTIFY_SINK_MAX_DELIVER=3", "GHNOTIFY_SINK_MAX_IN_FLIGHT=4"}
 	s.sink1 = svc("slack-sink-1", "slack-sink", sinkEnv)
 	s.sink2 = svc("slack-sink-2", "slack-sink", sinkEnv)
 	all := []*service{s.gateway, s.sink1, s.sink2, s.norm1, s.norm2, s.nats}
@@ -231,23 +231,32 @@ func (s *suite) schedule() []step {
 		{1060, "kill -9 slack-sink-1, restart", killRestart(s.sink1)},
 		{1140, "Slack answers 429 (Retry-After 1) to the next 10 requests", func() { s.slack.RateLimit(10, time.Second) }},
 		{1150, "stop slack-sink-1 with SIGTERM, restart", stopRestart(s.sink1)},
-		{1200, "stop normalizer-1 with SIGTERM, restart", stopRestart(s.norm1)},
+		{1170, "stop normalizer-1 with SIGTERM, restart", stopRestart(s.norm1)},
 		// A JetStream stream that hit a write error refuses writes until
 		// its server restarts, so the full disk ends with freeing the space
 		// and restarting nats-server, as an operator would.
-		{1350, "kill -9 nats-server, restart", killRestart(s.nats)},
+		{1400, "kill -9 nats-server, restart", killRestart(s.nats)},
+		// The normalizer freezes (SIGSTOP) just before the disk fills and
+		// wakes up (SIGCONT) to a backlog it cannot publish while the disk
+		// is full, so raw deliveries reach their last delivery then.
+		{1200, "freeze normalizer-1 (SIGSTOP)", func() { s.norm1.signal(t, syscall.SIGSTOP) }},
+		{1270, "thaw normalizer-1 (SIGCONT)", func() { s.norm1.signal(t, syscall.SIGCONT) }},
+		// A Slack outage long enough for events to reach their last
+		// delivery, with the sink killed twice in the middle of it.
+		{1450, "Slack answers 503 to everything (outage begins)", func() { s.slack.SetDown(true) }},
 		{1500, "kill -9 normalizer-1, restart", killRestart(s.norm1)},
 		{1560, "kill -9 gateway, restart", killRestart(s.gateway)},
-		{1640, "Slack answers 503 to the next 12 requests", func() { s.slack.Unavailable(12) }},
-		{1700, "kill -9 slack-sink-1, restart", killRestart(s.sink1)},
+		{1600, "kill -9 slack-sink-1, restart", killRestart(s.sink1)},
+		{1750, "kill -9 slack-sink-1, restart", killRestart(s.sink1)},
+		{1850, "Slack answers 200 again (outage ends)", func() { s.slack.SetDown(false) }},
 		{1800, "kill -9 normalizer-1, restart", killRestart(s.norm1)},
 		{1880, "kill -9 gateway, restart", killRestart(s.gateway)},
 	}
 	if s.tmpfs {
 		steps = append(steps, step{1250, "fill the disk under nats-server's store", s.fillDisk})
 		for i := range steps {
-			if steps[i].at == 1350 {
-				steps[i] = step{1350, "free the disk; kill -9 nats-server, restart", func() { s.freeDisk(); killRestart(s.nats)() }}
+			if steps[i].at == 1400 {
+				steps[i] = step{1400, "free the disk; kill -9 nats-server, restart", func() { s.freeDisk(); killRestart(s.nats)() }}
 			}
 		}
 	}
@@ -264,9 +273,9 @@ func (s *suite) noteSinkKill() {
 // sendAll sends every delivery once, at a steady rate, running the schedule.
 func (s *suite) sendAll() {
 	t := s.t
-	steps := map[int]step{}
+	steps := map[int][]step{}
 	for _, st := range s.schedule() {
-		steps[st.at] = st
+		steps[st.at] = append(steps[st.at], st)
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
 	defer client.CloseIdleConnections()
@@ -278,7 +287,7 @@ func (s *suite) sendAll() {
 	for i, d := range s.deliveries {
 		<-tick.C
 		s.supervise()
-		if st, ok := steps[i]; ok {
+		for _, st := range steps[i] {
 			t.Logf("[delivery %4d] %s", i, st.name)
 			st.do()
 		}
@@ -653,6 +662,11 @@ func (s *suite) report(f fates) {
 	t.Logf("lost:                                 %d", lost)
 	t.Logf("posts Slack could not attribute:      %d", len(f.unattributed))
 	t.Logf("posted ahead of an earlier-accepted delivery (order, not failed on): %d", reordered)
+	var answered = map[int]int{}
+	for _, r := range s.slack.Requests() {
+		answered[r.Status]++
+	}
+	t.Logf("Slack stand-in answered:              %d x 200, %d x 429, %d x 503", answered[200], answered[429], answered[503])
 	t.Logf("sink kills: %d; services that died on their own: %d %v; consumers idle at the end: %v", len(kills), len(unexpected), unexpected, f.idle)
 	t.Logf("services that did not exit within %s of SIGTERM: %v", stopGrace, unclean)
 	if s.tmpfs {

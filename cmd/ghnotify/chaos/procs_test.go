@@ -104,6 +104,18 @@ func (s *service) stop(t *testing.T, grace time.Duration) bool {
 	return clean
 }
 
+// signal sends sig (SIGSTOP, SIGCONT) to the running incarnation.
+func (s *service) signal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		if err := s.cmd.Process.Signal(sig); err != nil {
+			t.Errorf("signalling %s: %v", s.name, err)
+		}
+	}
+}
+
 // exitedEarly reports an incarnation that ended without being killed.
 func (s *service) exitedEarly() bool {
 	s.mu.Lock()

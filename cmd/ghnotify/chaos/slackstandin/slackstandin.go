@@ -1,7 +1,7 @@
 // Package slackstandin is a Slack incoming webhook for tests: it records
 // every request it receives, answers 200 "ok" as Slack does, and on demand
-// answers a burst of 429s (with Retry-After) or 503s, as Slack does under
-// rate limiting or an outage.
+// answers a burst of 429s (with Retry-After) or 503s, or 503 to everything
+// for a while, as Slack does under rate limiting or an outage.
 package slackstandin
 
 import (
@@ -42,6 +42,7 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	bursts   []burst
+	down     bool
 }
 
 // Start serves the stand-in on 127.0.0.1 at a free port.
@@ -67,6 +68,14 @@ func (s *Server) RateLimit(n int, retryAfter time.Duration) {
 // already queued.
 func (s *Server) Unavailable(n int) {
 	s.queue(burst{status: http.StatusServiceUnavailable, left: n})
+}
+
+// SetDown starts (true) or ends (false) an outage: while it lasts every
+// request is answered 503, before any queued burst.
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	s.down = down
+	s.mu.Unlock()
 }
 
 func (s *Server) queue(b burst) {
@@ -105,7 +114,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	status, retryAfter := http.StatusOK, time.Duration(0)
-	if len(s.bursts) > 0 {
+	if s.down {
+		status = http.StatusServiceUnavailable
+	} else if len(s.bursts) > 0 {
 		b := &s.bursts[0]
 		status, retryAfter = b.status, b.retryAfter
 		if b.left--; b.left == 0 {

@@ -79,3 +79,25 @@ func TestRefusesNonPost(t *testing.T) {
 		t.Fatalf("a GET was recorded: %+v", r)
 	}
 }
+
+func TestOutage(t *testing.T) {
+	s := Start()
+	defer s.Close()
+	s.Unavailable(1)
+	s.SetDown(true)
+	for i := range 3 {
+		if code, body, _ := post(t, s.URL(), "{}"); code != 503 || body != "service_unavailable" {
+			t.Fatalf("request %d during the outage answered %d %q, want 503", i, code, body)
+		}
+	}
+	if n := s.BurstsPending(); n != 1 {
+		t.Fatalf("the outage used the queued burst: %d left, want 1", n)
+	}
+	s.SetDown(false)
+	want := []int{503, 200}
+	for i, w := range want {
+		if code, _, _ := post(t, s.URL(), "{}"); code != w {
+			t.Fatalf("request %d after the outage answered %d, want %d", i, code, w)
+		}
+	}
+}
