@@ -38,6 +38,8 @@ const (
 	// kill -9 window when its first post came at most this long before a
 	// sink was killed.
 	killWindow = time.Second
+	// sendBudget bounds the sending (80 s at sendRate when all is well).
+	sendBudget = 3 * time.Minute
 	// resendFor bounds the redelivery of refused deliveries at the end.
 	resendFor = 90 * time.Second
 	// settleFor bounds the wait for every accepted delivery's fate; the
@@ -179,7 +181,7 @@ func TestChaos(t *testing.T) {
 	s.resendRefused()
 	resent := time.Since(begin)
 	f := s.waitSettled(js, settleFor)
-	t.Logf("timing: sending %s, re-sending done at %s, settled at %s", sent.Round(time.Second), resent.Round(time.Second), time.Since(begin).Round(time.Second))
+	t.Logf("timing: sending %s, re-sending done at %s, wait for fates ended at %s", sent.Round(time.Second), resent.Round(time.Second), time.Since(begin).Round(time.Second))
 	s.report(f)
 }
 
@@ -280,6 +282,10 @@ func (s *suite) sendAll() {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
 	defer client.CloseIdleConnections()
 	url := s.gatewayURL + "/webhooks/github"
+	// A gateway that stops answering cannot stretch the run past its
+	// budget: what is not answered in time counts as refused.
+	ctx, cancel := context.WithTimeout(context.Background(), sendBudget)
+	defer cancel()
 	tick := time.NewTicker(time.Second / sendRate)
 	defer tick.Stop()
 	sem := make(chan struct{}, inFlight)
@@ -295,7 +301,7 @@ func (s *suite) sendAll() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			send(context.Background(), client, url, d)
+			send(ctx, client, url, d)
 			<-sem
 		}()
 	}
@@ -319,8 +325,12 @@ func (s *suite) supervise() {
 	}
 }
 
+// probeClient asks the gateway's /readyz; a gateway that does not answer
+// within its timeout is not ready.
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
 func (s *suite) gatewayReady() bool {
-	resp, err := http.Get(s.gatewayURL + "/readyz")
+	resp, err := probeClient.Get(s.gatewayURL + "/readyz")
 	if err != nil {
 		return false
 	}
