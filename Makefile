@@ -1,4 +1,4 @@
-# ghnotify: make run | test | build | lint | nats | images | secrets | up | down | bench | clean
+# ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | down | bench | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
 
@@ -18,7 +18,7 @@ COMPOSE_PROJECT ?= ghnotify
 
 IMAGES   := gateway normalizer slack-sink nats
 
-.PHONY: all run build test test-unit fuzz lint nats nats-context images secrets up down bench clean
+.PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up down bench clean
 
 all: build
 
@@ -52,6 +52,12 @@ test: test-unit fuzz
 test-unit:
 	$(GO) test -race -count=1 work
 
+## test-chaos: the chaos suite (build tag chaos) over the real binaries:
+## kill -9 and restarts, a NATS restart, Slack 429/503 bursts, a full disk.
+CHAOS_TIMEOUT ?= 9m
+test-chaos: build
+	cd cmd/ghnotify && $(GO) test -tags chaos -count=1 -v -timeout $(CHAOS_TIMEOUT) -run '^TestChaos$$' ./chaos/
+
 # fuzz discovers every FuzzXxx target in the workspace and runs each for FUZZTIME.
 fuzz:
 	@set -e; for mod in $(MODULES); do \
@@ -63,10 +69,13 @@ fuzz:
 		done || exit 1; \
 	done
 
-## lint: go vet, staticcheck (pinned as a tool in cmd/ghnotify/go.mod) and gofmt.
+## lint: go vet, staticcheck (pinned as a tool in cmd/ghnotify/go.mod) and gofmt;
+## the chaos suite's files (build tag chaos) are vetted and checked too.
 lint:
 	$(GO) vet work
 	$(GO) tool staticcheck $(addprefix ./,$(addsuffix /...,$(MODULES)))
+	$(GO) vet -tags chaos ./cmd/ghnotify/chaos/...
+	$(GO) tool staticcheck -tags chaos ./cmd/ghnotify/chaos/...
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; gofmt -d $$out; exit 1; fi
 
 ## images: one FROM-scratch image per service plus NATS, from the static binaries in bin/.

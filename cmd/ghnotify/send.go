@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,13 +11,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ghnotify/ghnotify/cmd/ghnotify/internal/hooksign"
 	"github.com/ghnotify/ghnotify/shared/config"
 )
 
@@ -158,75 +153,21 @@ func send(ctx context.Context, client *http.Client, cfg sendConfig, payload []by
 	return nil
 }
 
-// deliveryParams describe one delivery to sign.
-type deliveryParams struct {
-	Event      string
-	DeliveryID string
-	HookID     string
-	Secret     []byte
-	Form       bool
-}
+// deliveryParams describe one delivery to sign; signedDelivery is the
+// body and headers of a delivery as GitHub sends it (package hooksign).
+type (
+	deliveryParams = hooksign.Params
+	signedDelivery = hooksign.Delivery
+)
 
-// signedDelivery is the body and headers of a delivery as GitHub sends it.
-type signedDelivery struct {
-	Header http.Header
-	Body   []byte
-}
-
-// signDelivery builds the body and all of GitHub's headers for a JSON
-// payload: JSON or form-encoded body, both signatures over the exact body,
-// the delivery id and the hook's installation target taken from the payload.
+// signDelivery signs payload and builds all of GitHub's headers.
 func signDelivery(payload []byte, p deliveryParams) (signedDelivery, error) {
-	if !json.Valid(payload) {
-		return signedDelivery{}, errors.New("the payload is not valid JSON")
-	}
-	body, contentType := payload, "application/json"
-	if p.Form {
-		body = []byte(url.Values{"payload": {string(payload)}}.Encode())
-		contentType = "application/x-www-form-urlencoded"
-	}
-	targetType, targetID := installationTarget(payload)
-	h := http.Header{}
-	h.Set("Content-Type", contentType)
-	h.Set("User-Agent", "GitHub-Hookshot/ghnotify-send")
-	h.Set("X-GitHub-Event", p.Event)
-	h.Set("X-GitHub-Delivery", p.DeliveryID)
-	h.Set("X-GitHub-Hook-ID", p.HookID)
-	h.Set("X-GitHub-Hook-Installation-Target-Type", targetType)
-	h.Set("X-GitHub-Hook-Installation-Target-ID", targetID)
-	h.Set("X-Hub-Signature-256", "sha256="+hexMAC(sha256.New, p.Secret, body))
-	h.Set("X-Hub-Signature", "sha1="+hexMAC(sha1.New, p.Secret, body))
-	return signedDelivery{Header: h, Body: body}, nil
+	return hooksign.Sign(payload, p)
 }
 
 // hexMAC returns the hex HMAC of body under key.
 func hexMAC(newHash func() hash.Hash, key, body []byte) string {
-	mac := hmac.New(newHash, key)
-	mac.Write(body)
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// installationTarget returns the hook's installation target as GitHub
-// reports it: the repository of a repository hook, else the organization of
-// an organization hook. Payloads naming neither give ("repository", "0").
-func installationTarget(payload []byte) (kind, id string) {
-	var p struct {
-		Repository *struct {
-			ID int64 `json:"id"`
-		} `json:"repository"`
-		Organization *struct {
-			ID int64 `json:"id"`
-		} `json:"organization"`
-	}
-	if err := json.Unmarshal(payload, &p); err == nil {
-		switch {
-		case p.Repository != nil && p.Repository.ID != 0:
-			return "repository", strconv.FormatInt(p.Repository.ID, 10)
-		case p.Organization != nil && p.Organization.ID != 0:
-			return "organization", strconv.FormatInt(p.Organization.ID, 10)
-		}
-	}
-	return "repository", "0"
+	return hooksign.HexMAC(newHash, key, body)
 }
 
 // newDeliveryID returns a random version 4 UUID, the form of GitHub's
