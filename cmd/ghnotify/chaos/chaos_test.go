@@ -128,7 +128,9 @@ func TestChaos(t *testing.T) {
 	natsPort, httpPort := freePort(t), freePort(t)
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
 	s.gatewayURL = fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	common := []string{"NATS_URL=" + natsURL, "NATS_USER=" + natsUser, "NATS_PASSWORD=" + natsPassword, "GHNOTIFY_LOG_FORMAT=json"}
+	// Two instances of a service run side by side: the operations address
+	// (a fixed loopback port by default) is off, since nothing here reads it.
+	common := []string{"NATS_URL=" + natsURL, "NATS_USER=" + natsUser, "NATS_PASSWORD=" + natsPassword, "GHNOTIFY_LOG_FORMAT=json", "GHNOTIFY_OPS_ADDR=off"}
 	svc := func(name, bin string, env []string, args ...string) *service {
 		return &service{name: name, bin: filepath.Join(binDir, bin), args: args, env: childEnv(append(slices.Clone(common), env...)...), logDir: logDir}
 	}
