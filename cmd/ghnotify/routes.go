@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/services/normalizer/normalize"
-	"github.com/ghnotify/ghnotify/services/slack-sink/message"
+	sink "github.com/ghnotify/ghnotify/services/slack-sink"
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack/message"
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/delivery"
 )
@@ -35,7 +36,8 @@ func runRoutes(_ context.Context, args []string, stdout, stderr io.Writer, looku
 		return errors.New("routes: missing subcommand (check or test)")
 	}
 	env := config.NewEnv(lookup)
-	opts := routes.Options{Lookup: lookup, DefaultToken: env.Secret("SLACK_BOT_TOKEN", ""), Lenient: true}
+	types := sink.DestinationTypes(sink.Config{BotToken: env.Secret("SLACK_BOT_TOKEN", "")})
+	opts := routes.Options{Lookup: lookup, Types: types, Lenient: true}
 	switch args[0] {
 	case "check":
 		if len(args) != 2 {

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ghnotify/ghnotify/services/slack-sink/message"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack/message"
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/slack-go/slack"
 )
