@@ -220,6 +220,10 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax", "destinations:\n  d: [\n", []string{"test.yaml:"}},
 		{"not a bool", "destinations:\n  d: {webhook: \"${HOOK}\"}\nroutes:\n  - {name: r, to: d, continue: yes please}\n", []string{"test.yaml:4:", "true or false"}},
 		{"two kinds", "destinations:\n  d: {webhook: \"${HOOK}\", channel: C1}\ndefault: d\n", []string{"test.yaml:2:", "more than one"}},
+		{"token on a webhook", "destinations:\n  d: {webhook: \"${HOOK}\", token: x}\ndefault: d\n", []string{"test.yaml:2:", "token applies to channel destinations only"}},
+		{"secret on a webhook", "destinations:\n  d: {webhook: \"${HOOK}\", secret: \"${HOOK}\"}\ndefault: d\n", []string{"test.yaml:2:", "secret applies to http destinations only"}},
+		{"no type", "destinations:\n  d: {rate: 2}\ndefault: d\n", []string{"test.yaml:2:3", "needs one of channel, console, http or webhook"}},
+		{"console false", "destinations:\n  d: {console: false}\ndefault: d\n", []string{"test.yaml:2:", "console must be true"}},
 		{"channel needs token", "destinations:\n  d: {channel: C1}\ndefault: d\n", []string{"test.yaml:2:", "needs a token"}},
 	}
 	for _, tc := range tests {

@@ -45,7 +45,15 @@ const (
 
 // Type is the destination type `http: URL` with `secret: ${NAME}`.
 type Type struct {
+	// HTTP sends the posts; it should time out and not follow redirects.
+	// Nil means a client doing both (10 s).
 	HTTP *http.Client
+}
+
+// fallback is the client of a Type without one.
+var fallback = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
 
 // Keys lists secret.
@@ -60,6 +68,9 @@ var secretRefRE = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
 // environment (${NAME}) so that it stays out of the file.
 func (t Type) Parse(f *routes.Fields) any {
 	p := &Poster{HTTP: t.HTTP, URL: f.Secret("http")}
+	if p.HTTP == nil {
+		p.HTTP = fallback
+	}
 	if u := p.URL.Reveal(); u != "" {
 		parsed, err := url.Parse(u)
 		if err != nil || (parsed.Scheme != "https" && parsed.Scheme != "http") || parsed.Host == "" {
@@ -109,7 +120,7 @@ func (p *Poster) Post(ctx context.Context, ev *event.Event, _ deliver.Thread) (s
 	req.Header.Set("User-Agent", "ghnotify-slack-sink")
 	hc := p.HTTP
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = fallback
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
