@@ -22,6 +22,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -239,15 +240,7 @@ routes:
 	if c := dlqCount(t, ns.JS); c != 1 {
 		t.Errorf("%d dead letters, want 1 (event-6)", c)
 	}
-	dlq, err := ns.JS.Stream(context.Background(), provision.StreamDLQ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dl, err := dlq.GetMsg(context.Background(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dl.Header.Get(HeaderDestination) != "hook" || !strings.Contains(dl.Header.Get("Ghnotify-Dlq-Reason"), "HTTP 422") {
+	if dl := deadLetter(t, ns.JS, 1); dl.Header.Get(HeaderDestination) != "hook" || !strings.Contains(dl.Header.Get("Ghnotify-Dlq-Reason"), "HTTP 422") {
 		t.Errorf("dead letter headers %v", dl.Header)
 	}
 	kv, _ := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
@@ -288,4 +281,18 @@ routes:
 			t.Errorf("the log shows %q:\n%s", s, all)
 		}
 	}
+}
+
+// deadLetter returns the dead letter at seq.
+func deadLetter(t *testing.T, js jetstream.JetStream, seq uint64) *jetstream.RawStreamMsg {
+	t.Helper()
+	dlq, err := js.Stream(context.Background(), provision.StreamDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := dlq.GetMsg(context.Background(), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dl
 }

@@ -89,19 +89,13 @@ func (p poster) Post(ctx context.Context, ev *event.Event, th deliver.Thread) (s
 	return resp.TS, nil
 }
 
-// classify maps Slack's failure classes to the engine's.
+// classify hands Slack's failure to the engine with its class.
 func classify(err error) error {
 	var se *slackapi.Error
 	if !errors.As(err, &se) {
 		return deliver.Fail(deliver.Transient, err)
 	}
-	switch se.Class {
-	case slackapi.RateLimited:
-		return deliver.Slow(se, se.RetryAfter)
-	case slackapi.Permanent:
-		return deliver.Fail(deliver.Permanent, se)
-	}
-	return deliver.Fail(deliver.Transient, se)
+	return &deliver.Error{Class: se.Class, RetryAfter: se.RetryAfter, Err: se}
 }
 
 // Console is the destination type `console: true`: readable lines on W,
