@@ -103,6 +103,9 @@ func Sign(secret, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
+// Preview returns the CloudEvent ev is posted as (ghnotify routes test).
+func (p *Poster) Preview(ev *event.Event) ([]byte, error) { return event.Marshal(ev) }
+
 // Post sends ev as a signed CloudEvent.
 func (p *Poster) Post(ctx context.Context, ev *event.Event, _ deliver.Thread) (string, error) {
 	body, err := event.Marshal(ev)

@@ -89,6 +89,10 @@ func (p poster) Post(ctx context.Context, ev *event.Event, th deliver.Thread) (s
 	return resp.TS, nil
 }
 
+// Preview returns the Block Kit message ev is posted as, as Slack
+// receives it (ghnotify routes test).
+func (poster) Preview(ev *event.Event) ([]byte, error) { return message.Render(ev).MarshalIndent() }
+
 // classify hands Slack's failure to the engine with its class.
 func classify(err error) error {
 	var se *slackapi.Error
@@ -127,6 +131,12 @@ var consoleMu sync.Mutex
 // newcomer sees without any Slack configuration.
 type consolePoster struct {
 	w io.Writer
+}
+
+// Preview returns the Slack message of ev, which ghnotify routes test
+// shows for a console destination as for the others.
+func (consolePoster) Preview(ev *event.Event) ([]byte, error) {
+	return message.Render(ev).MarshalIndent()
 }
 
 // Post writes the event's notification lines.
