@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/ghnotify/ghnotify/services/slack-sink/deliver"
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
 	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
@@ -113,20 +114,23 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	}, cfg.Registerer, log)
 	go watchRoutes(ctx, cfg, eng, log)
 
-	cc, err := cons.Consume(eng.Handle, jetstream.PullMaxMessages(cfg.MaxInFlight))
+	// When ctx ends, posts in flight finish and events not yet posted go
+	// back to JetStream at once for the next instance.
+	closed, err := consume.Serve(ctx, cons, eng.Handle, consume.Hooks{
+		Started: func() {
+			log.Info().Str("routes", table.File).Int("routes_count", len(table.Routes)).Strs("destinations", table.DestinationNames()).Msg("slack sink consuming")
+			consuming.Store(true)
+		},
+		Stopping: func() {
+			consuming.Store(false)
+			eng.Stop()
+		},
+	}, jetstream.PullMaxMessages(cfg.MaxInFlight))
 	if err != nil {
-		return fmt.Errorf("starting consumer: %w", err)
+		eng.Stop()
+		return err
 	}
-	log.Info().Str("routes", table.File).Int("routes_count", len(table.Routes)).Strs("destinations", table.DestinationNames()).Msg("slack sink consuming")
-	consuming.Store(true)
-	<-ctx.Done()
-	consuming.Store(false)
-
-	// Posts in flight finish; events not yet posted go back to JetStream
-	// at once for the next instance.
-	eng.Stop()
-	cc.Drain()
-	if !eng.Finish(cc.Closed(), cfg.ShutdownTimeout) {
+	if !eng.Finish(closed, cfg.ShutdownTimeout) {
 		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("in-flight posts did not finish; they will be redelivered")
 	}
 	log.Info().Msg("slack sink stopped")

@@ -229,16 +229,43 @@ type Handler func(ctx context.Context, msg jetstream.Msg) error
 // drained.
 func Run(ctx context.Context, cons jetstream.Consumer, h Handler, s *Settler, opts ...jetstream.PullConsumeOpt) error {
 	work := context.WithoutCancel(ctx)
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
+	closed, err := Serve(ctx, cons, func(msg jetstream.Msg) {
 		s.Settle(work, msg, Protect(func() error { return h(work, msg) }))
-	}, opts...)
+	}, Hooks{}, opts...)
 	if err != nil {
-		return fmt.Errorf("starting consumer: %w", err)
+		return err
+	}
+	<-closed
+	return nil
+}
+
+// Hooks are called by Serve as the consumer starts and stops.
+type Hooks struct {
+	// Started is called once the consumer pulls.
+	Started func()
+	// Stopping is called when ctx ends, before the consumer drains.
+	Stopping func()
+}
+
+// Serve consumes cons with cb until ctx ends, then stops pulling and
+// returns the channel that is closed once the consumer has drained. cb
+// may return before its message is settled, as long as it settles it
+// later through a Settler (the sink's delivery engine does); Run is Serve
+// for handlers that are done when they return.
+func Serve(ctx context.Context, cons jetstream.Consumer, cb jetstream.MessageHandler, hooks Hooks, opts ...jetstream.PullConsumeOpt) (<-chan struct{}, error) {
+	cc, err := cons.Consume(cb, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("starting consumer: %w", err)
+	}
+	if hooks.Started != nil {
+		hooks.Started()
 	}
 	<-ctx.Done()
+	if hooks.Stopping != nil {
+		hooks.Stopping()
+	}
 	cc.Drain()
-	<-cc.Closed()
-	return nil
+	return cc.Closed(), nil
 }
 
 // PanicError is a recovered panic: its message names the panic value and
