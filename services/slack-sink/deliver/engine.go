@@ -61,6 +61,11 @@ type Config struct {
 	Backoff func(attempt int) time.Duration
 }
 
+// Tracer stores trace records; *trace.Store is one.
+type Tracer interface {
+	Put(ctx context.Context, key string, rec trace.Record) error
+}
+
 // Stores are where the engine keeps what it did.
 type Stores struct {
 	// Sent holds one record per event and destination done (posted or
@@ -70,7 +75,7 @@ type Stores struct {
 	// thread its first post started.
 	Threads KeyValue
 	// Trace receives a record of every outcome.
-	Trace *trace.Store
+	Trace Tracer
 	// DLQ receives dead letters.
 	DLQ consume.DeadLetterer
 }
@@ -82,7 +87,7 @@ type Engine struct {
 	table   atomic.Pointer[routes.Table]
 	sent    KeyValue
 	threads KeyValue
-	trace   *trace.Store
+	trace   Tracer
 	dlq     consume.DeadLetterer
 	settler *consume.Settler
 	metrics *metrics

@@ -108,10 +108,24 @@ func (testType) Keys() []string             { return nil }
 func (testType) Threads() bool              { return false }
 func (testType) Parse(f *routes.Fields) any { f.Bool("test"); return nil }
 
+// testConfig is an engine configuration on a clock of its own, which
+// moves only when the engine sleeps, by what it asked for.
 func testConfig() Config {
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	return Config{
-		MaxInFlight: 2, PostAttempts: 3, MaxDeliver: 3, AckWait: time.Second, Now: time.Now,
-		Sleep:   func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		MaxInFlight: 2, PostAttempts: 3, MaxDeliver: 3, AckWait: time.Second,
+		Now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		},
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			mu.Lock()
+			defer mu.Unlock()
+			now = now.Add(d)
+			return ctx.Err()
+		},
 		Backoff: func(int) time.Duration { return time.Millisecond },
 	}
 }
