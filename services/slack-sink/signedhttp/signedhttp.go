@@ -164,18 +164,22 @@ func classify(resp *http.Response, data []byte) error {
 	return deliver.Fail(deliver.Permanent, err)
 }
 
-// retryAfter reads Retry-After in seconds or as an HTTP date; 1 s when
-// absent or unreadable, with false when absent.
+// MaxRetryAfter caps the pause a receiver can ask for: events waiting
+// for a paused destination hold their in-flight slots in the sink.
+const MaxRetryAfter = 10 * time.Minute
+
+// retryAfter reads Retry-After in seconds or as an HTTP date, within
+// [0, MaxRetryAfter]; 1 s when absent or unreadable, with false when absent.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Second, false
 	}
-	if n, err := strconv.Atoi(v); err == nil {
-		return max(time.Duration(n)*time.Second, 0), true
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(min(max(n, 0), int64(MaxRetryAfter/time.Second))) * time.Second, true
 	}
 	if at, err := http.ParseTime(v); err == nil {
-		return max(at.Sub(now), 0), true
+		return min(max(at.Sub(now), 0), MaxRetryAfter), true
 	}
 	return time.Second, true
 }
