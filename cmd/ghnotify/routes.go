@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/services/normalizer/normalize"
-	"github.com/ghnotify/ghnotify/services/slack-sink/message"
+	sink "github.com/ghnotify/ghnotify/services/slack-sink"
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/delivery"
+	"github.com/ghnotify/ghnotify/shared/event"
 )
 
 const routesUsage = `usage:
@@ -22,8 +23,9 @@ const routesUsage = `usage:
       Validate a routes file; errors name file, line and column.
   ghnotify routes test --routes FILE --event NAME PAYLOAD.json
       Normalize a GitHub payload, show which routes match (and which
-      condition failed for the others) and print the Slack messages as
-      JSON. Nothing is posted.
+      condition failed for the others) and print what each destination
+      would receive as JSON (Slack messages; the CloudEvent for http).
+      Nothing is posted.
 `
 
 // runRoutes implements "ghnotify routes check" and "ghnotify routes test".
@@ -35,7 +37,8 @@ func runRoutes(_ context.Context, args []string, stdout, stderr io.Writer, looku
 		return errors.New("routes: missing subcommand (check or test)")
 	}
 	env := config.NewEnv(lookup)
-	opts := routes.Options{Lookup: lookup, DefaultToken: env.Secret("SLACK_BOT_TOKEN", ""), Lenient: true}
+	types := sink.DestinationTypes(sink.Config{BotToken: env.Secret("SLACK_BOT_TOKEN", "")})
+	opts := routes.Options{Lookup: lookup, Types: types, Lenient: true}
 	switch args[0] {
 	case "check":
 		if len(args) != 2 {
@@ -79,6 +82,11 @@ type routeTestTarget struct {
 
 type rawMessage = json.RawMessage
 
+// previewer is a destination that can show what it would receive.
+type previewer interface {
+	Preview(ev *event.Event) ([]byte, error)
+}
+
 func routesTest(args []string, opts routes.Options, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("routes test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -109,13 +117,13 @@ func routesTest(args []string, opts routes.Options, stdout, stderr io.Writer) er
 		f := routes.NewFacts(ev)
 		d := t.Decide(f)
 		r := routeTestReport{EventID: ev.ID, Kind: ev.Data.Kind, Routes: t.Explain(f), Skips: d.Skips, Messages: map[string]rawMessage{}}
-		if len(d.Targets) > 0 {
-			b, err := message.Render(ev).MarshalIndent()
-			if err != nil {
-				return err
-			}
-			for _, tg := range d.Targets {
-				r.Targets = append(r.Targets, routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread})
+		for _, tg := range d.Targets {
+			r.Targets = append(r.Targets, routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread})
+			if p, ok := tg.Destination.Endpoint.(previewer); ok {
+				b, err := p.Preview(ev)
+				if err != nil {
+					return fmt.Errorf("rendering for %s: %w", tg.Destination.Name, err)
+				}
 				r.Messages[tg.Destination.Name] = b
 			}
 		}

@@ -116,3 +116,39 @@ func TestRoutesCheckUsesTheGivenEnvironment(t *testing.T) {
 		t.Errorf("check of an invalid file: %v", err)
 	}
 }
+
+// TestRoutesTestShowsTheCloudEventForHTTP checks that routes test shows
+// an http destination the CloudEvent it would receive, beside the Slack
+// message of a console destination, and neither its URL nor its secret.
+func TestRoutesTestShowsTheCloudEventForHTTP(t *testing.T) {
+	payload := `{"action":"opened","issue":{"number":3,"title":"broken","html_url":"https://github.com/acme/w/issues/3","user":{"login":"mona"},"labels":[]},
+"repository":{"name":"w","full_name":"acme/w","owner":{"login":"acme"},"html_url":"https://github.com/acme/w"},"sender":{"login":"mona","type":"User"}}`
+	routesFile := writeFile(t, "r.yaml", "destinations:\n  console: {console: true}\n  audit: {http: \"${AUDIT_URL}\", secret: \"${AUDIT_SECRET}\"}\nroutes:\n  - {name: all, to: [console, audit]}\n")
+	var out, errOut bytes.Buffer
+	env := envOf(map[string]string{"AUDIT_URL": "https://audit.example/url-secret", "AUDIT_SECRET": "signing-secret-value"})
+	if err := runRoutes(context.Background(), []string{"test", "--routes", routesFile, "--event", "issues", writeFile(t, "p.json", payload)}, &out, &errOut, env); err != nil {
+		t.Fatalf("routes test: %v (%s)", err, errOut.String())
+	}
+	var reports []routeTestReport
+	if err := json.Unmarshal(out.Bytes(), &reports); err != nil || len(reports) != 1 {
+		t.Fatalf("reports %v: %s", err, out.String())
+	}
+	var ce struct {
+		SpecVersion string `json:"specversion"`
+		ID          string `json:"id"`
+		Data        struct {
+			Kind string `json:"kind"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(reports[0].Messages["audit"], &ce); err != nil || ce.SpecVersion != "1.0" || ce.ID != reports[0].EventID || ce.Data.Kind != "issues.opened" {
+		t.Errorf("audit message is not the CloudEvent: %s", reports[0].Messages["audit"])
+	}
+	if msg := string(reports[0].Messages["console"]); !strings.Contains(msg, `"blocks"`) {
+		t.Errorf("console message is not the Slack message: %s", msg)
+	}
+	for _, secret := range []string{"url-secret", "signing-secret-value"} {
+		if strings.Contains(out.String()+errOut.String(), secret) {
+			t.Errorf("output shows %q", secret)
+		}
+	}
+}

@@ -1,7 +1,11 @@
-// Package sink is ghnotify's Slack sink: it consumes canonical events from
-// the GHNOTIFY_EVENTS stream, routes each through the routes file, and
-// posts it to every destination it matched, at most once per destination,
-// through one rate-limited queue per destination.
+// Package sink is ghnotify's sink (the slack-sink service): it consumes
+// canonical events from the GHNOTIFY_EVENTS stream, routes each through
+// the routes file, and delivers it to every destination it matched, at
+// most once per destination, through one rate-limited queue per
+// destination. This package wires it up: configuration, JetStream, the
+// destination types (DestinationTypes), routes reloads and shutdown; the
+// delivery engine is package deliver, the destination types are the
+// adapters slack and signedhttp.
 package sink
 
 import (
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/ops"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/prometheus/client_golang/prometheus"
@@ -181,6 +186,12 @@ func (c Config) withDefaults() Config {
 		c.Backoff = backoff
 	}
 	return c
+}
+
+// backoff is a capped exponential delay with jitter for retries within
+// one delivery: 0.5 s, 1 s, 2 s ... up to 30 s.
+func backoff(attempt int) time.Duration {
+	return consume.ExpBackoff(uint64(max(attempt, 1)), 500*time.Millisecond, 30*time.Second)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/ghnotify/ghnotify/services/slack-sink/deliver"
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
-	"github.com/ghnotify/ghnotify/services/slack-sink/slackapi"
 	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
 	"github.com/ghnotify/ghnotify/shared/ops"
@@ -31,7 +31,7 @@ import (
 // set; otherwise a route sending the core kinds to SLACK_WEBHOOK_URL; and
 // without that a console destination printing every event.
 func LoadRoutes(cfg Config) (*routes.Table, error) {
-	opts := routes.Options{Lookup: cfg.Lookup, DefaultToken: cfg.BotToken, Burst: cfg.Burst}
+	opts := routes.Options{Lookup: cfg.Lookup, Types: DestinationTypes(cfg), Burst: cfg.Burst}
 	if cfg.RatePerMinute > 0 {
 		opts.Rate = float64(cfg.RatePerMinute) / 60
 	}
@@ -41,7 +41,7 @@ func LoadRoutes(cfg Config) (*routes.Table, error) {
 	case cfg.WebhookURL.IsSet():
 		return routes.DefaultWebhook(cfg.WebhookURL, opts)
 	default:
-		return routes.DefaultConsole()
+		return routes.DefaultConsole(opts)
 	}
 }
 
@@ -105,50 +105,34 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return fmt.Errorf("creating consumer %s: %w", provision.ConsumerSlackSink, err)
 	}
 
-	work, abort := context.WithCancel(context.WithoutCancel(ctx))
-	defer abort()
-	halt, stopping := context.WithCancel(work)
-	defer stopping()
-	dlq := &deadletter.Publisher{JS: js}
-	s := &sink{
-		cfg: cfg, log: log, sent: kvs[provision.BucketSent], threads: kvs[provision.BucketThreads],
-		trace: &trace.Store{KV: kvs[provision.BucketTrace]}, dlq: dlq,
-		settler: &consume.Settler{Stage: trace.StageSink, DLQ: dlq, MaxDeliver: cfg.MaxDeliver, Log: log},
-		metrics: newMetrics(cfg.Registerer), httpc: slackapi.NewHTTPClient(cfg.HTTPTimeout),
-		work: work, abort: abort, halt: halt, slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
-	}
-	s.table.Store(table)
-	go s.watchRoutes(ctx)
+	eng := deliver.New(ctx, deliver.Config{
+		MaxInFlight: cfg.MaxInFlight, PostAttempts: cfg.PostAttempts, MaxDeliver: cfg.MaxDeliver, AckWait: cfg.AckWait,
+		Sleep: cfg.Sleep, Now: cfg.Now, Backoff: cfg.Backoff,
+	}, table, deliver.Stores{
+		Sent: kvs[provision.BucketSent], Threads: kvs[provision.BucketThreads],
+		Trace: &trace.Store{KV: kvs[provision.BucketTrace]}, DLQ: &deadletter.Publisher{JS: js},
+	}, cfg.Registerer, log)
+	go watchRoutes(ctx, cfg, eng, log)
 
-	cc, err := cons.Consume(s.onMsg, jetstream.PullMaxMessages(cfg.MaxInFlight))
+	// When ctx ends, posts in flight finish and events not yet posted go
+	// back to JetStream at once for the next instance.
+	closed, err := consume.Serve(ctx, cons, eng.Handle, consume.Hooks{
+		Started: func() {
+			log.Info().Str("routes", table.File).Int("routes_count", len(table.Routes)).Strs("destinations", table.DestinationNames()).Msg("slack sink consuming")
+			consuming.Store(true)
+		},
+		Stopping: func() {
+			consuming.Store(false)
+			eng.Stop()
+		},
+	}, jetstream.PullMaxMessages(cfg.MaxInFlight))
 	if err != nil {
-		return fmt.Errorf("starting consumer: %w", err)
+		eng.Stop()
+		return err
 	}
-	log.Info().Str("routes", table.File).Int("routes_count", len(table.Routes)).Strs("destinations", table.DestinationNames()).Msg("slack sink consuming")
-	consuming.Store(true)
-	<-ctx.Done()
-	consuming.Store(false)
-
-	// Posts in flight finish; events not yet posted go back to JetStream
-	// at once for the next instance.
-	stopping()
-	cc.Drain()
-	done := make(chan struct{})
-	go func() {
-		<-cc.Closed()
-		s.handBackAll()
-		s.pending.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(cfg.ShutdownTimeout):
+	if !eng.Finish(closed, cfg.ShutdownTimeout) {
 		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("in-flight posts did not finish; they will be redelivered")
-		abort()
-		<-done
 	}
-	abort()
-	s.qwg.Wait()
 	log.Info().Msg("slack sink stopped")
 	return nil
 }
@@ -174,8 +158,8 @@ func startOps(cfg Config, nc *nats.Conn, consuming *atomic.Bool, log zerolog.Log
 
 // watchRoutes reloads the routes file on SIGHUP and, when enabled, when
 // the file changes, keeping the old rules when the new file is invalid.
-func (s *sink) watchRoutes(ctx context.Context) {
-	if s.cfg.RoutesFile == "" {
+func watchRoutes(ctx context.Context, cfg Config, eng *deliver.Engine, log zerolog.Logger) {
+	if cfg.RoutesFile == "" {
 		return
 	}
 	hup := make(chan os.Signal, 1)
@@ -183,50 +167,49 @@ func (s *sink) watchRoutes(ctx context.Context) {
 	defer signal.Stop(hup)
 	var changed <-chan fsnotify.Event
 	var watchErrs <-chan error
-	if s.cfg.WatchRoutes {
+	if cfg.WatchRoutes {
 		w, err := fsnotify.NewWatcher()
 		if err == nil {
 			defer w.Close()
 			// Watch the directory: editors replace files by renaming.
-			if err = w.Add(filepath.Dir(s.cfg.RoutesFile)); err == nil {
+			if err = w.Add(filepath.Dir(cfg.RoutesFile)); err == nil {
 				changed, watchErrs = w.Events, w.Errors
 			}
 		}
 		if err != nil {
-			s.log.Warn().Err(err).Msg("watching the routes file failed; reload with SIGHUP")
+			log.Warn().Err(err).Msg("watching the routes file failed; reload with SIGHUP")
 		}
 	}
-	base := filepath.Clean(s.cfg.RoutesFile)
-	s.log.Info().Str("routes", s.cfg.RoutesFile).Bool("on_change", changed != nil).Msg("routes reload on SIGHUP armed")
+	base := filepath.Clean(cfg.RoutesFile)
+	log.Info().Str("routes", cfg.RoutesFile).Bool("on_change", changed != nil).Msg("routes reload on SIGHUP armed")
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			s.reload("SIGHUP")
+			reload(cfg, eng, log, "SIGHUP")
 		case ev := <-changed:
 			if filepath.Clean(ev.Name) == base && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename) != 0 {
-				s.reload("file changed")
+				reload(cfg, eng, log, "file changed")
 			}
 		case err := <-watchErrs:
-			s.log.Warn().Err(err).Msg("routes file watcher error")
+			log.Warn().Err(err).Msg("routes file watcher error")
 		}
 	}
 }
 
 // reload loads the routes file again; an invalid file leaves the rules as they were.
-func (s *sink) reload(why string) {
-	t, err := LoadRoutes(s.cfg)
+func reload(cfg Config, eng *deliver.Engine, log zerolog.Logger, why string) {
+	t, err := LoadRoutes(cfg)
 	if err != nil {
 		var le *routes.LoadError
 		if errors.As(err, &le) || errors.Is(err, os.ErrNotExist) {
-			s.log.Error().Err(err).Str("trigger", why).Msg("routes file invalid; keeping the previous rules")
+			log.Error().Err(err).Str("trigger", why).Msg("routes file invalid; keeping the previous rules")
 			return
 		}
-		s.log.Error().Err(err).Str("trigger", why).Msg("reloading routes failed; keeping the previous rules")
+		log.Error().Err(err).Str("trigger", why).Msg("reloading routes failed; keeping the previous rules")
 		return
 	}
-	s.table.Store(t)
-	s.applyRates(t)
-	s.log.Info().Str("trigger", why).Int("routes_count", len(t.Routes)).Msg("routes reloaded")
+	eng.SetTable(t)
+	log.Info().Str("trigger", why).Int("routes_count", len(t.Routes)).Msg("routes reloaded")
 }

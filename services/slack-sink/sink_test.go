@@ -228,15 +228,7 @@ func TestDeliveryUnderSlackFailures(t *testing.T) {
 		info, err := ns.JS.Stream(context.Background(), provision.StreamDLQ)
 		return err == nil && info.CachedInfo().State.Msgs >= n
 	})
-	dlqStream, err := ns.JS.Stream(context.Background(), provision.StreamDLQ)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dl, err := dlqStream.GetMsg(context.Background(), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dl.Header.Get(HeaderDestination) != "gone" || !strings.Contains(dl.Header.Get("Ghnotify-Dlq-Reason"), "channel_is_archived") {
+	if dl := deadLetter(t, ns.JS, 1); dl.Header.Get(HeaderDestination) != "gone" || !strings.Contains(dl.Header.Get("Ghnotify-Dlq-Reason"), "channel_is_archived") {
 		t.Errorf("dead letter headers: %v", dl.Header)
 	}
 	if c := fake.callCount("/gone"); c != n {

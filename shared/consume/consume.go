@@ -47,6 +47,9 @@ func IsPermanent(err error) bool {
 type delayError struct {
 	err   error
 	delay time.Duration
+	// until, when set, is the time from which the next try is worth it;
+	// it takes the place of delay.
+	until time.Time
 }
 
 func (e delayError) Error() string { return e.err.Error() }
@@ -58,13 +61,38 @@ func RetryAfter(err error, d time.Duration) error {
 	if err == nil {
 		return nil
 	}
-	return delayError{err, d}
+	return delayError{err: err, delay: d}
+}
+
+// RetryUntil marks err as transient and not worth trying again before
+// until, such as a destination that is down or asked to wait. Settle
+// redelivers it then (at least a millisecond from now).
+func RetryUntil(err error, until time.Time) error {
+	if err == nil {
+		return nil
+	}
+	return delayError{err: err, until: until}
+}
+
+// RetryTime returns the time a RetryUntil mark in err's chain names, or
+// the zero time when there is none.
+func RetryTime(err error) time.Time {
+	var de delayError
+	if errors.As(err, &de) {
+		return de.until
+	}
+	return time.Time{}
 }
 
 // Backoff returns a capped exponential delay with full jitter for the given
 // delivery attempt (1 for the first delivery).
 func Backoff(attempt uint64) time.Duration {
-	const base, maxDelay = time.Second, 5 * time.Minute
+	return ExpBackoff(attempt, time.Second, 5*time.Minute)
+}
+
+// ExpBackoff returns base doubled for each attempt after the first, capped
+// at maxDelay, with jitter: a delay between half of it and all of it.
+func ExpBackoff(attempt uint64, base, maxDelay time.Duration) time.Duration {
 	d := base
 	for i := uint64(1); i < attempt && d < maxDelay; i++ {
 		d *= 2
@@ -92,7 +120,9 @@ type Settler struct {
 	MaxDeliver int
 	// Backoff computes the redelivery delay; nil means Backoff.
 	Backoff func(attempt uint64) time.Duration
-	Log     zerolog.Logger
+	// Now is the clock RetryUntil marks are read with; nil means time.Now.
+	Now func() time.Time
+	Log zerolog.Logger
 }
 
 // Outcome is what Settle did.
@@ -156,12 +186,22 @@ func (s *Settler) Settle(ctx context.Context, msg jetstream.Msg, err error) (out
 	var de delayError
 	if errors.As(err, &de) {
 		delay = de.delay
+		if !de.until.IsZero() {
+			delay = max(de.until.Sub(s.now()), time.Millisecond)
+		}
 	}
 	log.Warn().Err(err).Dur("retry_in", delay).Msg("handling message failed; will retry")
 	if nakErr := msg.NakWithDelay(delay); nakErr != nil {
 		log.Warn().Err(nakErr).Msg("nak failed; message will be redelivered after AckWait")
 	}
 	return Retried
+}
+
+func (s *Settler) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 func (s *Settler) backoff(attempt uint64) time.Duration {
@@ -189,16 +229,43 @@ type Handler func(ctx context.Context, msg jetstream.Msg) error
 // drained.
 func Run(ctx context.Context, cons jetstream.Consumer, h Handler, s *Settler, opts ...jetstream.PullConsumeOpt) error {
 	work := context.WithoutCancel(ctx)
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
+	closed, err := Serve(ctx, cons, func(msg jetstream.Msg) {
 		s.Settle(work, msg, Protect(func() error { return h(work, msg) }))
-	}, opts...)
+	}, Hooks{}, opts...)
 	if err != nil {
-		return fmt.Errorf("starting consumer: %w", err)
+		return err
+	}
+	<-closed
+	return nil
+}
+
+// Hooks are called by Serve as the consumer starts and stops.
+type Hooks struct {
+	// Started is called once the consumer pulls.
+	Started func()
+	// Stopping is called when ctx ends, before the consumer drains.
+	Stopping func()
+}
+
+// Serve consumes cons with cb until ctx ends, then stops pulling and
+// returns the channel that is closed once the consumer has drained. cb
+// may return before its message is settled, as long as it settles it
+// later through a Settler (the sink's delivery engine does); Run is Serve
+// for handlers that are done when they return.
+func Serve(ctx context.Context, cons jetstream.Consumer, cb jetstream.MessageHandler, hooks Hooks, opts ...jetstream.PullConsumeOpt) (<-chan struct{}, error) {
+	cc, err := cons.Consume(cb, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("starting consumer: %w", err)
+	}
+	if hooks.Started != nil {
+		hooks.Started()
 	}
 	<-ctx.Done()
+	if hooks.Stopping != nil {
+		hooks.Stopping()
+	}
 	cc.Drain()
-	<-cc.Closed()
-	return nil
+	return cc.Closed(), nil
 }
 
 // PanicError is a recovered panic: its message names the panic value and

@@ -46,7 +46,9 @@ func DefaultWebhook(url config.Secret, opts Options) (*Table, error) {
 	return Parse("(default: SLACK_WEBHOOK_URL)", []byte(defaultWebhookFile), opts)
 }
 
-// DefaultConsole returns the table that prints every event to the console.
-func DefaultConsole() (*Table, error) {
-	return Parse("(default: console)", []byte(defaultConsoleFile), Options{Lookup: noVariables})
+// DefaultConsole returns the table that prints every event to the
+// console; opts gives the destination types (console among them).
+func DefaultConsole(opts Options) (*Table, error) {
+	opts.Lookup = noVariables
+	return Parse("(default: console)", []byte(defaultConsoleFile), opts)
 }

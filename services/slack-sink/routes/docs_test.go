@@ -1,4 +1,4 @@
-package routes
+package routes_test
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
 	"github.com/ghnotify/ghnotify/shared/event"
 )
 
@@ -17,10 +18,10 @@ var (
 	expectRE    = regexp.MustCompile(`<!-- expect (.*?) => (.*?) -->`)
 )
 
-func docsOptions() Options {
-	return Options{
-		Lookup:       func(name string) (string, bool) { return "https://hooks.example/" + name, true },
-		DefaultToken: "xoxb-docs",
+func docsOptions() routes.Options {
+	return routes.Options{
+		Lookup: func(name string) (string, bool) { return "https://hooks.example/" + name, true },
+		Types:  types("xoxb-docs"),
 	}
 }
 
@@ -71,7 +72,7 @@ func orDetails(d *event.Details) *event.Details {
 }
 
 // outcome renders a decision the way expect comments write it.
-func outcome(d Decision) string {
+func outcome(d routes.Decision) string {
 	if len(d.Targets) == 0 {
 		if len(d.Skips) == 1 {
 			s := d.Skips[0]
@@ -116,7 +117,7 @@ func TestRoutingDocExamples(t *testing.T) {
 			end = blocks[i+1][0]
 		}
 		line := strings.Count(text[:b[0]], "\n") + 1
-		tb, err := Parse(fmt.Sprintf("docs/routing.md example on line %d", line), []byte(src), docsOptions())
+		tb, err := routes.Parse(fmt.Sprintf("docs/routing.md example on line %d", line), []byte(src), docsOptions())
 		if err != nil {
 			t.Errorf("example %d: %v", i+1, err)
 			continue
@@ -126,7 +127,7 @@ func TestRoutingDocExamples(t *testing.T) {
 			t.Errorf("example on line %d has no expect comment", line)
 		}
 		for _, x := range expects {
-			got := outcome(tb.Decide(NewFacts(docEvent(t, x[1]))))
+			got := outcome(tb.Decide(routes.NewFacts(docEvent(t, x[1]))))
 			if got != x[2] {
 				t.Errorf("example on line %d: %s => %s, want %s", line, x[1], got, x[2])
 			}
@@ -136,14 +137,14 @@ func TestRoutingDocExamples(t *testing.T) {
 
 // TestExampleRoutesFile loads examples/routes.yaml.
 func TestExampleRoutesFile(t *testing.T) {
-	tb, err := Load(filepath.Join(corpus.RepoRoot(t), "examples", "routes.yaml"), docsOptions())
+	tb, err := routes.Load(filepath.Join(corpus.RepoRoot(t), "examples", "routes.yaml"), docsOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(tb.Routes) == 0 {
 		t.Fatal("examples/routes.yaml has no routes")
 	}
-	if got := outcome(tb.Decide(NewFacts(docEvent(t, "kind=pull_request.opened bot=true")))); got != "drop:bots" {
+	if got := outcome(tb.Decide(routes.NewFacts(docEvent(t, "kind=pull_request.opened bot=true")))); got != "drop:bots" {
 		t.Errorf("bot pull request => %s, want drop:bots", got)
 	}
 }

@@ -22,9 +22,8 @@ type Options struct {
 	// environment (os.LookupEnv in main); nil resolves no variable, so every
 	// ${NAME} is reported as unset.
 	Lookup config.Lookup
-	// DefaultToken is the bot token of channel destinations that name none
-	// (SLACK_BOT_TOKEN).
-	DefaultToken config.Secret
+	// Types are the destination types a file may use, by key.
+	Types Types
 	// Rate and Burst are the rate limit of destinations that set none;
 	// zero means DefaultRate and DefaultBurst.
 	Rate  float64
@@ -336,63 +335,52 @@ func (l *loader) destination(e entry) *Destination {
 	if l.opts.Burst > 0 {
 		d.Burst = l.opts.Burst
 	}
-	kinds := 0
-	var tokenNode ast.Node
-	for _, f := range l.mapping(e.val, what, "webhook", "channel", "token", "console", "rate", "burst", "match") {
-		switch f.key {
-		case "webhook":
-			kinds++
-			d.Kind = Webhook
-			if s, ok := l.str(f.val, what+": webhook"); ok {
-				v := l.interpolate(f.val, what+": webhook", s)
-				d.WebhookURL = config.Secret(v)
-				if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-					l.errorf(f.val, "%s: webhook must be an https:// URL", what)
-				}
+	types := l.opts.Types
+	known := types.keys()
+	for _, k := range known {
+		for _, extra := range types[k].Keys() {
+			if !contains(known, extra) {
+				known = append(known, extra)
 			}
-		case "channel":
-			kinds++
-			d.Kind = Channel
-			if s, ok := l.str(f.val, what+": channel"); ok {
-				d.Channel = l.interpolate(f.val, what+": channel", s)
-			}
-		case "token":
-			tokenNode = f.val
-			if s, ok := l.str(f.val, what+": token"); ok {
-				d.Token = config.Secret(l.interpolate(f.val, what+": token", s))
-			}
-		case "console":
-			if l.boolean(f.val, what+": console") {
-				kinds++
-				d.Kind = Console
-				d.Rate, d.Burst = 0, 0
-			}
-		case "rate":
-			d.Rate = l.number(f.val, what+": rate")
-		case "burst":
-			d.Burst = int(l.number(f.val, what+": burst"))
-		case "match":
-			d.Filter = l.cond(f.val, what+": match")
+		}
+	}
+	known = append(known, "rate", "burst", "match")
+	entries := l.mapping(e.val, what, known...)
+	f := &Fields{l: l, name: e.key, what: what, nameAt: e.keyNode, vals: map[string]ast.Node{}}
+	var present []string
+	for _, fe := range entries {
+		f.vals[fe.key] = fe.val
+		if types[fe.key] != nil {
+			present = append(present, fe.key)
 		}
 	}
 	switch {
-	case kinds == 0:
-		l.errorf(e.keyNode, "%s needs one of webhook, channel or console: true", what)
-	case kinds > 1:
-		l.errorf(e.keyNode, "%s names more than one of webhook, channel and console", what)
-	case d.Kind == Channel:
-		if !d.Token.IsSet() {
-			d.Token = l.opts.DefaultToken
-		}
-		if !d.Token.IsSet() {
-			if l.opts.Lenient {
-				l.warnf(e.keyNode, "%s: no token and SLACK_BOT_TOKEN is not set", what)
-			} else {
-				l.errorf(e.keyNode, "%s: a channel destination needs a token (token: ${NAME} or SLACK_BOT_TOKEN)", what)
+	case len(present) == 0:
+		l.errorf(e.keyNode, "%s needs one of %s", what, typeList(types.keys(), "or"))
+	case len(present) > 1:
+		l.errorf(e.keyNode, "%s names more than one of %s", what, typeList(present, "and"))
+	default:
+		d.Type = present[0]
+		typ := types[d.Type]
+		for _, fe := range entries {
+			if types[fe.key] == nil && !contains(typ.Keys(), fe.key) && !contains([]string{"rate", "burst", "match"}, fe.key) {
+				l.errorf(fe.val, "%s: %s applies to %s destinations only", what, fe.key, typeList(types.owners(fe.key), "and"))
 			}
 		}
-	case tokenNode != nil:
-		l.errorf(tokenNode, "%s: token applies to channel destinations only", what)
+		d.Endpoint = typ.Parse(f)
+		if f.noLimit {
+			d.Rate, d.Burst = 0, 0
+		}
+	}
+	for _, fe := range entries {
+		switch fe.key {
+		case "rate":
+			d.Rate = l.number(fe.val, what+": rate")
+		case "burst":
+			d.Burst = int(l.number(fe.val, what+": burst"))
+		case "match":
+			d.Filter = l.cond(fe.val, what+": match")
+		}
 	}
 	return d
 }
@@ -472,8 +460,8 @@ func (l *loader) route(n ast.Node, t *Table) *Route {
 			l.errorf(toNode, "%s: destination %q is not defined (defined: %s)", what, name, strings.Join(t.DestinationNames(), ", "))
 			continue
 		}
-		if r.Thread && d.Kind != Channel {
-			l.errorf(threadNode, "%s: thread: true needs channel destinations, and %q is a %s", what, name, d.Kind)
+		if typ := l.opts.Types[d.Type]; r.Thread && typ != nil && !typ.Threads() {
+			l.errorf(threadNode, "%s: thread: true needs %s destinations, and %q is a %s", what, typeList(l.opts.Types.threading(), "or"), name, d.Type)
 		}
 	}
 	return r

@@ -1,10 +1,13 @@
-package routes
+package routes_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
 
+	sink "github.com/ghnotify/ghnotify/services/slack-sink"
+	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/event"
 )
 
@@ -25,13 +28,18 @@ func ev(kind string, mods ...func(*event.Event)) *event.Event {
 	return e
 }
 
+// types are the sink's destination types; token is SLACK_BOT_TOKEN.
+func types(token string) routes.Types {
+	return sink.DestinationTypes(sink.Config{BotToken: config.Secret(token)})
+}
+
 func lookup(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-func mustParse(t *testing.T, src string) *Table {
+func mustParse(t *testing.T, src string) *routes.Table {
 	t.Helper()
-	tb, err := Parse("test.yaml", []byte(src), Options{Lookup: lookup(map[string]string{"HOOK": "https://hooks.example/a"}), DefaultToken: "xoxb-test"})
+	tb, err := routes.Parse("test.yaml", []byte(src), routes.Options{Lookup: lookup(map[string]string{"HOOK": "https://hooks.example/a"}), Types: types("xoxb-test")})
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
@@ -98,7 +106,7 @@ func TestConditions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := mustParse(t, "destinations:\n  d: {webhook: \"${HOOK}\"}\nroutes:\n  - name: r\n    to: d\n    match:\n      "+tc.cond+"\n")
-			ok, why := tb.Routes[0].Cond.Eval(NewFacts(tc.ev))
+			ok, why := tb.Routes[0].Cond.Eval(routes.NewFacts(tc.ev))
 			if ok != tc.want {
 				t.Fatalf("Eval = %v (%s), want %v", ok, why, tc.want)
 			}
@@ -153,7 +161,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := tb.Decide(NewFacts(tc.ev))
+			d := tb.Decide(routes.NewFacts(tc.ev))
 			var got []string
 			for _, tg := range d.Targets {
 				got = append(got, tg.Route+">"+tg.Destination.Name)
@@ -172,14 +180,14 @@ func TestDecide(t *testing.T) {
 		})
 	}
 	noDefault := mustParse(t, "destinations:\n  d: {webhook: \"${HOOK}\"}\nroutes:\n  - {name: r, to: d, match: {kind: issues.opened}}\n")
-	if d := noDefault.Decide(NewFacts(ev("star.created"))); len(d.Targets) != 0 || len(d.Skips) != 1 || d.Skips[0].Reason != "no route matched" {
+	if d := noDefault.Decide(routes.NewFacts(ev("star.created"))); len(d.Targets) != 0 || len(d.Skips) != 1 || d.Skips[0].Reason != "no route matched" {
 		t.Errorf("no default: %+v", d)
 	}
 }
 
 func TestExplain(t *testing.T) {
 	tb := mustParse(t, strings.Replace(decideFile, "prs: {channel: C1, thread: false}", "prs: {channel: C1}", 1))
-	ex := tb.Explain(NewFacts(ev("issues.opened")))
+	ex := tb.Explain(routes.NewFacts(ev("issues.opened")))
 	if len(ex) != 5 {
 		t.Fatalf("got %d explanations", len(ex))
 	}
@@ -212,12 +220,16 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax", "destinations:\n  d: [\n", []string{"test.yaml:"}},
 		{"not a bool", "destinations:\n  d: {webhook: \"${HOOK}\"}\nroutes:\n  - {name: r, to: d, continue: yes please}\n", []string{"test.yaml:4:", "true or false"}},
 		{"two kinds", "destinations:\n  d: {webhook: \"${HOOK}\", channel: C1}\ndefault: d\n", []string{"test.yaml:2:", "more than one"}},
+		{"token on a webhook", "destinations:\n  d: {webhook: \"${HOOK}\", token: x}\ndefault: d\n", []string{"test.yaml:2:", "token applies to channel destinations only"}},
+		{"secret on a webhook", "destinations:\n  d: {webhook: \"${HOOK}\", secret: \"${HOOK}\"}\ndefault: d\n", []string{"test.yaml:2:", "secret applies to http destinations only"}},
+		{"no type", "destinations:\n  d: {rate: 2}\ndefault: d\n", []string{"test.yaml:2:3", "needs one of channel, console, http or webhook"}},
+		{"console false", "destinations:\n  d: {console: false}\ndefault: d\n", []string{"test.yaml:2:", "console must be true"}},
 		{"channel needs token", "destinations:\n  d: {channel: C1}\ndefault: d\n", []string{"test.yaml:2:", "needs a token"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("test.yaml", []byte(tc.src), Options{Lookup: lookup(map[string]string{"HOOK": "https://hooks.example/a"})})
-			var le *LoadError
+			_, err := routes.Parse("test.yaml", []byte(tc.src), routes.Options{Lookup: lookup(map[string]string{"HOOK": "https://hooks.example/a"}), Types: types("")})
+			var le *routes.LoadError
 			if !errors.As(err, &le) {
 				t.Fatalf("err = %v, want a LoadError", err)
 			}
@@ -231,15 +243,15 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	_, err := Parse("t.yaml", []byte("destinations:\n  d: {webhook: \"${HOOK}\"}\n  e: {webhook: \"${HOOK}\"}\nroutes:\n  - {name: r, to: nope}\n"),
-		Options{Lookup: lookup(map[string]string{"HOOK": "ftp://secret-hook-value"})})
+	_, err := routes.Parse("t.yaml", []byte("destinations:\n  d: {webhook: \"${HOOK}\"}\n  e: {webhook: \"${HOOK}\"}\nroutes:\n  - {name: r, to: nope}\n"),
+		routes.Options{Lookup: lookup(map[string]string{"HOOK": "ftp://secret-hook-value"}), Types: types("")})
 	if err == nil || strings.Contains(err.Error(), "secret-hook-value") {
 		t.Fatalf("err = %v: want an error that does not show the webhook", err)
 	}
 }
 
 func TestLenient(t *testing.T) {
-	tb, err := Parse("t.yaml", []byte("destinations:\n  d: {channel: \"${CH}\"}\ndefault: d\n"), Options{Lookup: lookup(nil), Lenient: true})
+	tb, err := routes.Parse("t.yaml", []byte("destinations:\n  d: {channel: \"${CH}\"}\ndefault: d\n"), routes.Options{Lookup: lookup(nil), Lenient: true, Types: types("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,23 +261,23 @@ func TestLenient(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	tb, err := DefaultWebhook("https://hooks.example/x", Options{})
+	tb, err := routes.DefaultWebhook("https://hooks.example/x", routes.Options{Types: types("")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range CoreKinds {
-		if d := tb.Decide(NewFacts(ev(k))); len(d.Targets) != 1 {
+	for _, k := range routes.CoreKinds {
+		if d := tb.Decide(routes.NewFacts(ev(k))); len(d.Targets) != 1 {
 			t.Errorf("%s not sent by the default webhook route", k)
 		}
 	}
-	if d := tb.Decide(NewFacts(ev("pull_request.labeled"))); len(d.Targets) != 0 {
+	if d := tb.Decide(routes.NewFacts(ev("pull_request.labeled"))); len(d.Targets) != 0 {
 		t.Errorf("pull_request.labeled sent by the default route")
 	}
-	ct, err := DefaultConsole()
+	ct, err := routes.DefaultConsole(routes.Options{Types: types("")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := ct.Decide(NewFacts(ev("pull_request.labeled"))); len(d.Targets) != 1 || d.Targets[0].Destination.Kind != Console {
+	if d := ct.Decide(routes.NewFacts(ev("pull_request.labeled"))); len(d.Targets) != 1 || d.Targets[0].Destination.Type != "console" {
 		t.Errorf("console default: %+v", d)
 	}
 }
@@ -278,11 +290,11 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("routes:\n  - name: x\n    match: {any: [{not: {expr: 'kind'}}]}\n"))
 	f.Add([]byte("a: [\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		tb, err := Parse("f.yaml", src, Options{Lookup: lookup(map[string]string{"HOOK": "https://h.example/x"}), DefaultToken: "x"})
+		tb, err := routes.Parse("f.yaml", src, routes.Options{Lookup: lookup(map[string]string{"HOOK": "https://h.example/x"}), Types: types("x")})
 		if err != nil {
 			return
 		}
-		tb.Decide(NewFacts(ev("pull_request.opened")))
-		tb.Explain(NewFacts(ev("push.pushed")))
+		tb.Decide(routes.NewFacts(ev("pull_request.opened")))
+		tb.Explain(routes.NewFacts(ev("push.pushed")))
 	})
 }

@@ -1,42 +1,32 @@
 // Package routes loads ghnotify's routes file and decides, for each
-// canonical event, which Slack destinations receive it and why the others
-// do not. It imports neither NATS nor any HTTP code.
+// canonical event, which destinations receive it and why the others do
+// not. Destination types (Slack webhooks, HTTP endpoints ...) are not its
+// business: each is a Type given in Options that parses its own fields.
+// It imports neither NATS nor any HTTP code.
 package routes
 
 import (
 	"fmt"
 	"sort"
-
-	"github.com/ghnotify/ghnotify/shared/config"
-)
-
-// DestinationKind says how a destination is reached.
-type DestinationKind string
-
-// Destination kinds.
-const (
-	// Webhook posts to a Slack incoming webhook URL.
-	Webhook DestinationKind = "webhook"
-	// Channel posts with chat.postMessage and a bot token.
-	Channel DestinationKind = "channel"
-	// Console prints a readable line to the sink's console writer.
-	Console DestinationKind = "console"
 )
 
 // Default rate limit of a destination: Slack's documented pace of about
-// one message per second, with a small burst.
+// one message per second, with a small burst, a fair pace for any other
+// destination too.
 const (
 	DefaultRate  = 1.0
 	DefaultBurst = 3
 )
 
-// Destination is one place messages are posted to.
+// Destination is one place events are delivered to.
 type Destination struct {
-	Name       string
-	Kind       DestinationKind
-	WebhookURL config.Secret
-	Channel    string
-	Token      config.Secret
+	Name string
+	// Type is the destination's type: its key in the routes file
+	// (webhook, channel, console, http ...).
+	Type string
+	// Endpoint is what the type parsed from the destination's fields:
+	// for the sink, the poster events go through.
+	Endpoint any
 	// Rate is the most messages per second; Burst how many may go at once.
 	Rate  float64
 	Burst int

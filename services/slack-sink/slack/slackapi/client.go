@@ -17,7 +17,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ghnotify/ghnotify/services/slack-sink/message"
+	"github.com/ghnotify/ghnotify/services/slack-sink/deliver"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack/message"
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/slack-go/slack"
 )
@@ -38,29 +39,19 @@ type Response struct {
 	TS string
 }
 
-// Class says what to do about a failed post.
-type Class int
+// Class says what to do about a failed post: the delivery engine's
+// classes, so that the adapter passes them on unchanged.
+type Class = deliver.Class
 
 // Failure classes.
 const (
 	// Retryable failures (5xx, network) are retried with backoff.
-	Retryable Class = iota
+	Retryable = deliver.Transient
 	// RateLimited failures are retried after RetryAfter.
-	RateLimited
+	RateLimited = deliver.RateLimited
 	// Permanent failures are not retried: the message is dead-lettered.
-	Permanent
+	Permanent = deliver.Permanent
 )
-
-// String names the class in metrics and logs.
-func (c Class) String() string {
-	switch c {
-	case RateLimited:
-		return "rate_limited"
-	case Permanent:
-		return "permanent"
-	}
-	return "retryable"
-}
 
 // Error is a failed post with Slack's reason.
 type Error struct {

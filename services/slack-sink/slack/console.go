@@ -1,37 +1,14 @@
-package sink
+package slack
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
-	"github.com/ghnotify/ghnotify/services/slack-sink/slackapi"
 	"github.com/ghnotify/ghnotify/shared/event"
 )
-
-// consolePoster prints an event readably instead of posting it: what a
-// newcomer sees without any Slack configuration.
-type consolePoster struct {
-	mu *sync.Mutex
-	w  io.Writer
-	ev *event.Event
-}
-
-// Post writes the event's notification lines.
-func (c consolePoster) Post(_ context.Context, _ slackapi.Request) (slackapi.Response, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, err := io.WriteString(c.w, ConsoleLines(c.ev)); err != nil {
-		return slackapi.Response{}, &slackapi.Error{Class: slackapi.Retryable, Reason: "writing to console: " + err.Error()}
-	}
-	return slackapi.Response{}, nil
-}
 
 // ConsoleLines renders an event as one or two readable lines: kind,
 // repository, target and title, URL and actor. Every string from GitHub
@@ -96,15 +73,4 @@ func Printable(s string) string {
 // reorder text on a terminal.
 func unsafeRune(r rune) bool {
 	return unicode.IsControl(r) || unicode.In(r, unicode.Bidi_Control)
-}
-
-func (s *sink) poster(d *routes.Destination, ev *event.Event) slackapi.Poster {
-	switch d.Kind {
-	case routes.Console:
-		return consolePoster{mu: &s.console, w: s.cfg.Console, ev: ev}
-	case routes.Channel:
-		return &slackapi.BotClient{HTTP: s.httpc, APIURL: s.cfg.SlackAPIURL, Token: d.Token, Channel: d.Channel}
-	default:
-		return &slackapi.WebhookClient{HTTP: s.httpc, URL: d.WebhookURL}
-	}
 }

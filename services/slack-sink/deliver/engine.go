@@ -1,4 +1,11 @@
-package sink
+// Package deliver is the sink's delivery engine, the same for every
+// destination type: it takes canonical events from the consumer, routes
+// them, and runs one queue per destination with its own rate limit, so
+// that each event reaches each destination at most once, in order, with
+// retries, Retry-After pauses, down periods that hand events back to
+// JetStream, dead letters and trace records. Destinations are reached
+// through the Poster interface; this package knows no destination type.
+package deliver
 
 import (
 	"cmp"
@@ -6,46 +13,84 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/ghnotify/ghnotify/services/slack-sink/message"
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
-	"github.com/ghnotify/ghnotify/services/slack-sink/slackapi"
 	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
 	"github.com/ghnotify/ghnotify/shared/event"
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
 
 // HeaderDestination names the destination on a dead letter of the sink.
 const HeaderDestination = "Ghnotify-Destination"
 
-// keyValue is the part of a JetStream key-value bucket the sink uses.
-type keyValue interface {
+// KeyValue is the part of a JetStream key-value bucket the engine uses.
+type KeyValue interface {
 	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
 	Put(ctx context.Context, key string, value []byte) (uint64, error)
 }
 
-// sink routes events and runs the per-destination queues.
-type sink struct {
+// Config tunes the engine; every field must be set.
+type Config struct {
+	// MaxInFlight bounds the events being delivered at once.
+	MaxInFlight int
+	// PostAttempts is how often a destination is tried for one event
+	// when it fails (rate limits do not count) before it is down for a
+	// while and its events are handed back to JetStream.
+	PostAttempts int
+	// MaxDeliver is how many deliveries an event gets before an event
+	// still failing is dead-lettered.
+	MaxDeliver int
+	// AckWait is the consumer's AckWait; events in flight are kept alive
+	// with InProgress meanwhile.
+	AckWait time.Duration
+	// Sleep waits between tries and for Retry-After.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock of Retry-After pauses and down periods.
+	Now func() time.Time
+	// Backoff is the wait before the given retry of a failing destination
+	// and the length of its given down period in a row.
+	Backoff func(attempt int) time.Duration
+}
+
+// Tracer stores trace records; *trace.Store is one.
+type Tracer interface {
+	Put(ctx context.Context, key string, rec trace.Record) error
+}
+
+// Stores are where the engine keeps what it did.
+type Stores struct {
+	// Sent holds one record per event and destination done (posted or
+	// dead-lettered): the at-most-once bookkeeping.
+	Sent KeyValue
+	// Threads maps a destination and an issue or pull request to the
+	// thread its first post started.
+	Threads KeyValue
+	// Trace receives a record of every outcome.
+	Trace Tracer
+	// DLQ receives dead letters.
+	DLQ consume.DeadLetterer
+}
+
+// Engine routes events and runs the per-destination queues.
+type Engine struct {
 	cfg     Config
 	log     zerolog.Logger
 	table   atomic.Pointer[routes.Table]
-	sent    keyValue
-	threads keyValue
-	trace   *trace.Store
+	sent    KeyValue
+	threads KeyValue
+	trace   Tracer
 	dlq     consume.DeadLetterer
 	settler *consume.Settler
 	metrics *metrics
-	httpc   *http.Client
 
 	// work is the context of posts: it survives the consume context's end
 	// and is cancelled only when shutdown gives up waiting.
@@ -53,9 +98,10 @@ type sink struct {
 	abort context.CancelFunc
 	// halt is cancelled when shutdown starts: waits end, and events not
 	// yet posted go back to JetStream at once.
-	halt    context.Context
-	slots   chan struct{}
-	pending sync.WaitGroup
+	halt     context.Context
+	stopping context.CancelFunc
+	slots    chan struct{}
+	pending  sync.WaitGroup
 
 	// back holds the events handed back on shutdown until the consumer
 	// has closed (see handBack); backNow is set once it has.
@@ -63,15 +109,68 @@ type sink struct {
 	back    []jetstream.Msg
 	backNow bool
 
-	mu      sync.Mutex
-	queues  map[string]*queue
-	qwg     sync.WaitGroup
-	console sync.Mutex
+	mu     sync.Mutex
+	queues map[string]*queue
+	qwg    sync.WaitGroup
+}
+
+// New returns an engine delivering by table; ctx carries values only (its
+// end does not stop the engine: Stop and Finish do).
+func New(ctx context.Context, cfg Config, table *routes.Table, st Stores, reg prometheus.Registerer, log zerolog.Logger) *Engine {
+	work, abort := context.WithCancel(context.WithoutCancel(ctx))
+	halt, stopping := context.WithCancel(work)
+	e := &Engine{
+		cfg: cfg, log: log, sent: st.Sent, threads: st.Threads, trace: st.Trace, dlq: st.DLQ,
+		settler: &consume.Settler{Stage: trace.StageSink, DLQ: st.DLQ, MaxDeliver: cfg.MaxDeliver, Now: cfg.Now, Log: log},
+		metrics: newMetrics(reg), work: work, abort: abort, halt: halt, stopping: stopping,
+		slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
+	}
+	e.table.Store(table)
+	return e
+}
+
+// Table returns the routing table in force.
+func (s *Engine) Table() *routes.Table { return s.table.Load() }
+
+// SetTable puts a reloaded routing table in force.
+func (s *Engine) SetTable(t *routes.Table) {
+	s.table.Store(t)
+	s.applyRates(t)
+}
+
+// Stop starts the shutdown: no new post starts, waits end, and every
+// event not yet posted is handed back to JetStream.
+func (s *Engine) Stop() { s.stopping() }
+
+// Finish completes the shutdown once the consumer is draining: when closed
+// is, the events handed back go to JetStream in stream order; the posts in
+// flight get until timeout, then they are cancelled (their events come
+// back after AckWait). It reports whether everything finished in time.
+func (s *Engine) Finish(closed <-chan struct{}, timeout time.Duration) bool {
+	s.Stop()
+	done := make(chan struct{})
+	go func() {
+		<-closed
+		s.handBackAll()
+		s.pending.Wait()
+		close(done)
+	}()
+	inTime := true
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		inTime = false
+		s.abort()
+		<-done
+	}
+	s.abort()
+	s.qwg.Wait()
+	return inTime
 }
 
 // pendingMsg is one JetStream message waiting for its destinations.
 type pendingMsg struct {
-	s    *sink
+	s    *Engine
 	msg  jetstream.Msg
 	mu   sync.Mutex
 	left int
@@ -90,7 +189,6 @@ type pendingMsg struct {
 type job struct {
 	p      *pendingMsg
 	ev     *event.Event
-	msg    message.Message
 	target routes.Target
 }
 
@@ -102,7 +200,7 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 	if err != nil {
 		p.errs = append(p.errs, err)
 		p.failed = append(p.failed, tg)
-		if u := retryUntil(err); u.After(p.until) {
+		if u := consume.RetryTime(err); u.After(p.until) {
 			p.until = u
 		}
 	}
@@ -136,7 +234,7 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 	}
 	err = errors.Join(p.errs...)
 	if !p.until.IsZero() {
-		err = consume.RetryAfter(err, max(p.until.Sub(s.cfg.Now()), time.Millisecond))
+		err = consume.RetryUntil(err, p.until)
 	}
 	if s.settler.Settle(s.work, p.msg, err) == consume.DeadLettered {
 		// The event ran out of deliveries: the destinations that still
@@ -150,26 +248,8 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 	}
 }
 
-// retryUntilError carries the time from which a failed destination is
-// worth trying again; the event is handed back to JetStream until then.
-type retryUntilError struct {
-	err   error
-	until time.Time
-}
-
-func (e retryUntilError) Error() string { return e.err.Error() }
-func (e retryUntilError) Unwrap() error { return e.err }
-
-func retryUntil(err error) time.Time {
-	var rd retryUntilError
-	if errors.As(err, &rd) {
-		return rd.until
-	}
-	return time.Time{}
-}
-
-// minRateLimitPause is the shortest pause after a 429, even when Slack
-// answers Retry-After: 0.
+// minRateLimitPause is the shortest pause after a rate limit, even when
+// the destination answers Retry-After: 0.
 const minRateLimitPause = time.Second
 
 // errStopping finishes the jobs that shutdown caught before they posted.
@@ -190,10 +270,10 @@ func (p *pendingMsg) keepAlive(every time.Duration) {
 	}
 }
 
-// onMsg is the consume callback: it decodes and routes the event, enqueues
+// Handle is the consume callback: it decodes and routes the event, enqueues
 // one job per destination and returns at once; the message is settled when
 // the last job is done.
-func (s *sink) onMsg(msg jetstream.Msg) {
+func (s *Engine) Handle(msg jetstream.Msg) {
 	if s.halt.Err() != nil {
 		s.handBack(msg)
 		return
@@ -211,8 +291,7 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 	}
 	var ev *event.Event
 	var targets []routes.Target
-	var rendered message.Message
-	// A panic while decoding, routing or rendering fails this event for
+	// A panic while decoding or routing fails this event for
 	// good (dead letter with the panic); the sink goes on.
 	err := consume.Protect(func() (err error) {
 		ev, err = event.Unmarshal(msg.Data())
@@ -234,7 +313,6 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 			s.metrics.events.WithLabelValues("skipped").Inc()
 			return nil
 		}
-		rendered = message.Render(ev)
 		targets = dec.Targets
 		return nil
 	})
@@ -251,7 +329,7 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 	p := &pendingMsg{s: s, msg: msg, ev: ev, seq: streamSeq(msg), left: len(targets), stopKA: make(chan struct{})}
 	go p.keepAlive(max(s.cfg.AckWait/3, 10*time.Millisecond))
 	for _, tg := range targets {
-		s.queueFor(tg.Destination).push(&job{p: p, ev: ev, msg: rendered, target: tg})
+		s.queueFor(tg.Destination).push(&job{p: p, ev: ev, target: tg})
 	}
 }
 
@@ -260,7 +338,7 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 // collected and then naked in stream order (handBackAll): naked earlier,
 // they could be redelivered to this draining consumer and come back out of
 // order.
-func (s *sink) handBack(msg jetstream.Msg) {
+func (s *Engine) handBack(msg jetstream.Msg) {
 	s.backMu.Lock()
 	if !s.backNow {
 		s.back = append(s.back, msg)
@@ -273,7 +351,7 @@ func (s *sink) handBack(msg jetstream.Msg) {
 
 // handBackAll naks the events collected by handBack, in stream order, and
 // from then on lets handBack nak at once.
-func (s *sink) handBackAll() {
+func (s *Engine) handBackAll() {
 	s.backMu.Lock()
 	msgs := s.back
 	s.back, s.backNow = nil, true
@@ -284,7 +362,7 @@ func (s *sink) handBackAll() {
 	}
 }
 
-func (s *sink) nak(msg jetstream.Msg) {
+func (s *Engine) nak(msg jetstream.Msg) {
 	if err := msg.Nak(); err != nil {
 		s.log.Warn().Err(err).Msg("handing an event back on shutdown failed; it is redelivered after AckWait")
 	}
@@ -302,7 +380,7 @@ func isPanic(err error) bool {
 	return errors.As(err, &pe)
 }
 
-func (s *sink) queueFor(d *routes.Destination) *queue {
+func (s *Engine) queueFor(d *routes.Destination) *queue {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if q, ok := s.queues[d.Name]; ok {
@@ -320,7 +398,7 @@ func (s *sink) queueFor(d *routes.Destination) *queue {
 }
 
 // applyRates updates the queues' rate limits after a reload.
-func (s *sink) applyRates(t *routes.Table) {
+func (s *Engine) applyRates(t *routes.Table) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name, q := range s.queues {
@@ -332,10 +410,12 @@ func (s *sink) applyRates(t *routes.Table) {
 
 // sentRecord is the value stored in the sent bucket.
 type sentRecord struct {
-	Outcome string    `json:"outcome"`
-	Route   string    `json:"route,omitempty"`
-	TS      string    `json:"ts,omitempty"`
-	At      time.Time `json:"at"`
+	Outcome string `json:"outcome"`
+	Route   string `json:"route,omitempty"`
+	// TS is the thread the post started or joined, as its destination
+	// named it (for Slack, the message's ts).
+	TS string    `json:"ts,omitempty"`
+	At time.Time `json:"at"`
 }
 
 // SentKey is the sent-bucket key of an event posted to a destination.
@@ -349,7 +429,7 @@ func ThreadKey(destination, repo string, number int) string {
 	return trace.KeyPart(destination) + "." + trace.KeyPart(fmt.Sprintf("%s#%d", repo, number))
 }
 
-// finalKinds are the kinds whose message is also broadcast to the channel
+// finalKinds are the kinds whose post is also broadcast out of its thread
 // when a route says broadcast_final.
 var finalKinds = map[string]bool{"pull_request.merged": true, "pull_request.closed": true, "issues.closed": true}
 
@@ -357,7 +437,7 @@ var finalKinds = map[string]bool{"pull_request.merged": true, "pull_request.clos
 // every event it hands back to JetStream. A panic while posting is a
 // permanent failure of this destination: the event is dead-lettered for
 // it with the panic, and the other destinations go on.
-func (s *sink) runJob(ctx context.Context, j *job) error {
+func (s *Engine) runJob(ctx context.Context, j *job) error {
 	err := consume.Protect(func() error { return s.process(ctx, j) })
 	if isPanic(err) {
 		dest := j.target.Destination
@@ -365,21 +445,21 @@ func (s *sink) runJob(ctx context.Context, j *job) error {
 		log.Error().Err(err).Msg("posting an event panicked; dead-lettering it for this destination")
 		err = s.deadLetter(ctx, j, SentKey(j.ev.ID, dest.Name), err.Error(), log)
 	}
-	if until := retryUntil(err); !until.IsZero() {
+	if until := consume.RetryTime(err); !until.IsZero() {
 		s.queueFor(j.target.Destination).handedBack(j.p.seq, until.Add(s.cfg.AckWait+s.cfg.Backoff(1)))
 	}
 	return err
 }
 
 // process posts one job, retrying inside the queue, so the destination's
-// order holds: a 429 pauses the whole destination for its Retry-After and
-// never counts as a failed try; other failures are retried with backoff
-// until PostAttempts tries, then the destination is down for a while and
-// its events are handed back to JetStream (see admit). It returns nil when
-// the destination is done (posted, already posted or dead-lettered), a
-// retryUntilError when the event should come back later, and errStopping
-// when shutdown interrupted a wait.
-func (s *sink) process(ctx context.Context, j *job) error {
+// order holds: a rate limit pauses the whole destination for its
+// Retry-After and never counts as a failed try; other failures are retried
+// with backoff until PostAttempts tries, then the destination is down for
+// a while and its events are handed back to JetStream (see admit). It
+// returns nil when the destination is done (posted, already posted or
+// dead-lettered), an error marked with consume.RetryUntil when the event
+// should come back later, and errStopping when shutdown interrupted a wait.
+func (s *Engine) process(ctx context.Context, j *job) error {
 	dest := j.target.Destination
 	key := SentKey(j.ev.ID, dest.Name)
 	log := s.log.With().Str("event_id", j.ev.ID).Str("destination", dest.Name).Str("route", j.target.Route).Logger()
@@ -387,7 +467,7 @@ func (s *sink) process(ctx context.Context, j *job) error {
 	if until, why := q.admit(j.p.seq, s.cfg.Now(), s.cfg.Backoff(1)); !until.IsZero() {
 		s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "retry_later").Inc()
 		log.Debug().Time("until", until).Msg(why)
-		return retryUntilError{fmt.Errorf("destination %s: %s", dest.Name, why), until}
+		return consume.RetryUntil(fmt.Errorf("destination %s: %s", dest.Name, why), until)
 	}
 	if e, err := s.sent.Get(ctx, key); err == nil {
 		var prev sentRecord
@@ -396,23 +476,26 @@ func (s *sink) process(ctx context.Context, j *job) error {
 		log.Debug().Str("earlier_outcome", prev.Outcome).Msg("event already handled for this destination; not posting again")
 		return nil
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return retryUntilError{fmt.Errorf("reading sent record: %w", err), s.cfg.Now().Add(time.Second)}
+		return consume.RetryUntil(fmt.Errorf("reading sent record: %w", err), s.cfg.Now().Add(time.Second))
+	}
+	poster, ok := dest.Endpoint.(Poster)
+	if !ok {
+		return s.deadLetter(ctx, j, key, fmt.Sprintf("destination type %q cannot post", dest.Type), log)
 	}
 
-	req := slackapi.Request{Message: j.msg}
+	var th Thread
 	threadKey := ""
 	if t := j.ev.Data.Target; j.target.Thread && t != nil && t.Number > 0 && j.ev.Data.Repository != nil {
 		threadKey = ThreadKey(dest.Name, j.ev.Data.Repository.FullName, t.Number)
 		if e, err := s.threads.Get(ctx, threadKey); err == nil {
-			req.ThreadTS = string(e.Value())
-			req.ReplyBroadcast = j.target.BroadcastFinal && finalKinds[j.ev.Data.Kind]
+			th.ID = string(e.Value())
+			th.Broadcast = j.target.BroadcastFinal && finalKinds[j.ev.Data.Kind]
 		} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return retryUntilError{fmt.Errorf("reading thread: %w", err), s.cfg.Now().Add(time.Second)}
+			return consume.RetryUntil(fmt.Errorf("reading thread: %w", err), s.cfg.Now().Add(time.Second))
 		}
 	}
 
-	poster := s.poster(dest, j.ev)
-	var resp slackapi.Response
+	var thread string
 	for failures := 0; ; {
 		if err := s.waitPause(q); err != nil {
 			return err
@@ -421,47 +504,47 @@ func (s *sink) process(ctx context.Context, j *job) error {
 			return errStopping
 		}
 		start := time.Now()
-		r, err := poster.Post(ctx, req)
+		t, err := poster.Post(ctx, j.ev, th)
 		if err == nil {
 			s.metrics.postTime.WithLabelValues(dest.Name).Observe(time.Since(start).Seconds())
-			resp = r
+			thread = t
 			q.up()
 			break
 		}
-		var se *slackapi.Error
-		if !errors.As(err, &se) {
-			se = &slackapi.Error{Class: slackapi.Retryable, Reason: err.Error()}
+		var pe *Error
+		if !errors.As(err, &pe) {
+			pe = Fail(Transient, err)
 		}
-		s.metrics.slackErrs.WithLabelValues(dest.Name, se.Class.String()).Inc()
-		switch se.Class {
-		case slackapi.Permanent:
-			return s.deadLetter(ctx, j, key, se.Error(), log)
-		case slackapi.RateLimited:
+		s.metrics.postErrs.WithLabelValues(dest.Name, pe.Class.String()).Inc()
+		switch pe.Class {
+		case Permanent:
+			return s.deadLetter(ctx, j, key, pe.Error(), log)
+		case RateLimited:
 			// The whole destination waits; the same event is tried again
 			// first, and the wait is not a failed try.
-			q.pause(s.cfg.Now().Add(max(se.RetryAfter, minRateLimitPause)))
-			log.Debug().Err(se).Dur("retry_after", se.RetryAfter).Msg("slack rate-limited the destination; pausing it")
+			q.pause(s.cfg.Now().Add(max(pe.RetryAfter, minRateLimitPause)))
+			log.Debug().Err(pe).Dur("retry_after", pe.RetryAfter).Msg("the destination is rate-limited; pausing it")
 			continue
 		}
 		failures++
 		if failures >= s.cfg.PostAttempts {
 			until := q.down(s.cfg.Now(), s.cfg.Backoff)
 			s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "retry_later").Inc()
-			log.Warn().Err(se).Int("attempts", failures).Time("until", until).Msg("slack keeps failing; the destination is down and its events go back to JetStream")
-			return retryUntilError{fmt.Errorf("destination %s: %w", dest.Name, se), until}
+			log.Warn().Err(pe).Int("attempts", failures).Time("until", until).Msg("the destination keeps failing; it is down and its events go back to JetStream")
+			return consume.RetryUntil(fmt.Errorf("destination %s: %w", dest.Name, pe), until)
 		}
 		delay := s.cfg.Backoff(failures)
-		log.Debug().Err(se).Dur("retry_in", delay).Msg("slack post failed; retrying")
+		log.Debug().Err(pe).Dur("retry_in", delay).Msg("post failed; retrying")
 		if err := s.cfg.Sleep(s.halt, delay); err != nil {
 			return errStopping
 		}
 	}
 
-	// The sent record comes first, right after Slack's answer: until it is
-	// written, a redelivery would post again.
-	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomePosted, Route: j.target.Route, TS: resp.TS}, log)
-	if threadKey != "" && req.ThreadTS == "" && resp.TS != "" {
-		if _, err := s.threads.Put(ctx, threadKey, []byte(resp.TS)); err != nil {
+	// The sent record comes first, right after the destination's answer:
+	// until it is written, a redelivery would post again.
+	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomePosted, Route: j.target.Route, TS: thread}, log)
+	if threadKey != "" && th.ID == "" && thread != "" {
+		if _, err := s.threads.Put(ctx, threadKey, []byte(thread)); err != nil {
 			log.Warn().Err(err).Msg("recording the thread failed; later events start a new one")
 		}
 	}
@@ -470,9 +553,9 @@ func (s *sink) process(ctx context.Context, j *job) error {
 	return nil
 }
 
-// waitPause waits until the destination's 429 pause is over. It returns
+// waitPause waits until the destination's rate-limit pause is over. It returns
 // errStopping when shutdown starts meanwhile.
-func (s *sink) waitPause(q *queue) error {
+func (s *Engine) waitPause(q *queue) error {
 	for {
 		d := q.pausedFor(s.cfg.Now())
 		if d <= 0 {
@@ -486,7 +569,7 @@ func (s *sink) waitPause(q *queue) error {
 
 // markSent records a finished destination; it retries briefly, since a
 // lost record can cost a duplicate post on redelivery.
-func (s *sink) markSent(ctx context.Context, key string, rec sentRecord, log zerolog.Logger) {
+func (s *Engine) markSent(ctx context.Context, key string, rec sentRecord, log zerolog.Logger) {
 	rec.At = time.Now().UTC()
 	b, _ := json.Marshal(rec)
 	var err error
@@ -501,7 +584,7 @@ func (s *sink) markSent(ctx context.Context, key string, rec sentRecord, log zer
 	log.Error().Err(err).Msg("recording the post failed; a redelivery of this event could post it again")
 }
 
-func (s *sink) deadLetter(ctx context.Context, j *job, key string, why string, log zerolog.Logger) error {
+func (s *Engine) deadLetter(ctx context.Context, j *job, key string, why string, log zerolog.Logger) error {
 	dest := j.target.Destination
 	reason := fmt.Sprintf("destination %s: %s", dest.Name, why)
 	l := deadletter.FromMsg(trace.StageSink, j.p.msg, reason)
@@ -515,7 +598,7 @@ func (s *sink) deadLetter(ctx context.Context, j *job, key string, why string, l
 		l.ID += ":" + dest.Name
 	}
 	if err := s.dlq.Publish(ctx, l); err != nil {
-		return retryUntilError{fmt.Errorf("dead-lettering: %w", err), s.cfg.Now().Add(time.Second)}
+		return consume.RetryUntil(fmt.Errorf("dead-lettering: %w", err), s.cfg.Now().Add(time.Second))
 	}
 	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomeDeadLettered, Route: j.target.Route}, log)
 	s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "dead_lettered").Inc()
@@ -525,7 +608,7 @@ func (s *sink) deadLetter(ctx context.Context, j *job, key string, why string, l
 }
 
 // record writes a trace record of the event; failures are only logged.
-func (s *sink) record(ev *event.Event, part string, rec trace.Record) {
+func (s *Engine) record(ev *event.Event, part string, rec trace.Record) {
 	rec.Stage = trace.StageSink
 	rec.DeliveryID = ev.Data.DeliveryID
 	rec.Event = ev.Data.Event
@@ -535,16 +618,4 @@ func (s *sink) record(ev *event.Event, part string, rec trace.Record) {
 	if err := s.trace.Put(s.work, key, rec); err != nil {
 		s.log.Warn().Err(err).Str("key", key).Msg("writing trace record failed")
 	}
-}
-
-// backoff is a capped exponential delay with full jitter for retries
-// within one delivery: 0.5 s, 1 s, 2 s ... up to 30 s.
-func backoff(attempt int) time.Duration {
-	const base, capDelay = 500 * time.Millisecond, 30 * time.Second
-	d := base
-	for i := 1; i < attempt && d < capDelay; i++ {
-		d *= 2
-	}
-	d = min(d, capDelay)
-	return d/2 + rand.N(d/2+1)
 }

@@ -1,4 +1,4 @@
-package sink
+package deliver
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 // own queue, so one rate-limited or failing destination never delays
 // another's posts.
 //
-// The queue also keeps the destination's state: until when Slack asked it
-// to wait (429 Retry-After), until when it is considered down after
+// The queue also keeps the destination's state: until when the destination asked it
+// to wait (Retry-After), until when it is considered down after
 // repeated failures, and which events it handed back to JetStream, so that
 // no later event is posted before an earlier one comes back.
 type queue struct {
@@ -29,7 +29,7 @@ type queue struct {
 	wake    chan struct{}
 	stopped chan struct{}
 
-	// pausedUntil: no request before (Slack's Retry-After).
+	// pausedUntil: no request before (the destination's Retry-After).
 	pausedUntil time.Time
 	// downUntil: every event is handed back until then; downStreak counts
 	// the down periods in a row, for their growing length.

@@ -1,4 +1,4 @@
-package sink
+package deliver
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ type metrics struct {
 	events     *prometheus.CounterVec
 	posts      *prometheus.CounterVec
 	skips      *prometheus.CounterVec
-	slackErrs  *prometheus.CounterVec
+	postErrs   *prometheus.CounterVec
 	queueDepth *prometheus.GaugeVec
 	postTime   *prometheus.HistogramVec
 }
@@ -19,7 +19,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ghnotify_sink_events_total", Help: "Canonical events the Slack sink received, by outcome (routed, skipped, invalid, panicked).",
+			Name: "ghnotify_sink_events_total", Help: "Canonical events the sink received, by outcome (routed, skipped, invalid, panicked).",
 		}, []string{"outcome"}),
 		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ghnotify_sink_posts_total", Help: "Posts per route and destination, by outcome (posted, duplicate, dead_lettered, retry_later: handed back to JetStream).",
@@ -27,21 +27,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		skips: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ghnotify_sink_skips_total", Help: "Events not posted, per route and destination (route none: no route matched).",
 		}, []string{"route", "destination"}),
-		slackErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ghnotify_sink_slack_errors_total", Help: "Failed Slack requests per destination and class (rate_limited, retryable, permanent).",
+		postErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ghnotify_sink_slack_errors_total", Help: "Failed posts per destination and class (rate_limited, retryable, permanent); the name dates from when every destination was Slack.",
 		}, []string{"destination", "class"}),
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ghnotify_sink_queue_depth", Help: "Posts waiting in each destination's queue.",
 		}, []string{"destination"}),
 		postTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ghnotify_sink_post_duration_seconds", Help: "Time of one successful Slack request per destination.",
+			Name: "ghnotify_sink_post_duration_seconds", Help: "Time of one successful post per destination.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"destination"}),
 	}
 	m.events = register(reg, m.events)
 	m.posts = register(reg, m.posts)
 	m.skips = register(reg, m.skips)
-	m.slackErrs = register(reg, m.slackErrs)
+	m.postErrs = register(reg, m.postErrs)
 	m.queueDepth = register(reg, m.queueDepth)
 	m.postTime = register(reg, m.postTime)
 	return m
