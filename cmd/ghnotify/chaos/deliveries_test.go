@@ -19,7 +19,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/cmd/ghnotify/internal/hooksign"
 	"github.com/ghnotify/ghnotify/services/normalizer/normalize"
-	"github.com/ghnotify/ghnotify/services/slack-sink/message"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack/message"
 	"github.com/ghnotify/ghnotify/shared/corpus"
 	"github.com/ghnotify/ghnotify/shared/delivery"
 )
