@@ -54,6 +54,11 @@ type Config struct {
 	// event still failing is dead-lettered (GHNOTIFY_SINK_MAX_DELIVER). The
 	// sink counts them; the consumer has no MaxDeliver of its own.
 	MaxDeliver int
+	// MaxHold is how long an event may wait untried behind a destination
+	// that is down (or an earlier event handed back) before it is
+	// dead-lettered (GHNOTIFY_SINK_MAX_HOLD); such waits do not use up
+	// MaxDeliver. It must stay below the events stream's MaxAge.
+	MaxHold time.Duration
 	// AckWait is the consumer's AckWait; in-flight events are kept alive
 	// with InProgress meanwhile.
 	AckWait time.Duration
@@ -95,6 +100,7 @@ func Defaults() Config {
 		MaxInFlight:     32,
 		PostAttempts:    5,
 		MaxDeliver:      20,
+		MaxHold:         24 * time.Hour,
 		AckWait:         time.Minute,
 		ShutdownTimeout: 20 * time.Second,
 		WatchRoutes:     true,
@@ -117,6 +123,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		MaxInFlight:     e.Int("GHNOTIFY_SINK_MAX_IN_FLIGHT", d.MaxInFlight),
 		PostAttempts:    e.Int("GHNOTIFY_SINK_POST_ATTEMPTS", d.PostAttempts),
 		MaxDeliver:      e.Int("GHNOTIFY_SINK_MAX_DELIVER", d.MaxDeliver),
+		MaxHold:         e.Duration("GHNOTIFY_SINK_MAX_HOLD", d.MaxHold),
 		AckWait:         d.AckWait,
 		ShutdownTimeout: e.Duration("GHNOTIFY_SINK_SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 		WatchRoutes:     e.Bool("GHNOTIFY_ROUTES_WATCH", d.WatchRoutes),
@@ -160,6 +167,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PostAttempts <= 0 {
 		c.PostAttempts = d.PostAttempts
+	}
+	if c.MaxHold <= 0 {
+		c.MaxHold = d.MaxHold
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = d.MaxDeliver

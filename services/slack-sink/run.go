@@ -106,7 +106,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	}
 
 	eng := deliver.New(ctx, deliver.Config{
-		MaxInFlight: cfg.MaxInFlight, PostAttempts: cfg.PostAttempts, MaxDeliver: cfg.MaxDeliver, AckWait: cfg.AckWait,
+		MaxInFlight: cfg.MaxInFlight, PostAttempts: cfg.PostAttempts, MaxDeliver: cfg.MaxDeliver, MaxHold: cfg.MaxHold, AckWait: cfg.AckWait,
 		Sleep: cfg.Sleep, Now: cfg.Now, Backoff: cfg.Backoff,
 	}, table, deliver.Stores{
 		Sent: kvs[provision.BucketSent], Threads: kvs[provision.BucketThreads],

@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/deadletter"
@@ -84,6 +85,33 @@ func RetryTime(err error) time.Time {
 	return time.Time{}
 }
 
+// holdError marks a message that was not tried at all because it waits on
+// something else: a destination that is down, an earlier message that must
+// go first. Its deliveries do not count against MaxDeliver.
+type holdError struct{ delayError }
+
+func (e holdError) Unwrap() error { return e.delayError }
+
+// Hold marks err as a message that was handed back untried, to be
+// redelivered at until. The delivery does not count against the settler's
+// MaxDeliver, so an outage of a destination does not use up the deliveries
+// of the events queued behind it; a message held for longer than the
+// settler's MaxHold (measured from when it was stored) is dead-lettered.
+// Only a Hold at the top of err counts: a Hold joined with other failures
+// is an ordinary retry.
+func Hold(err error, until time.Time) error {
+	if err == nil {
+		return nil
+	}
+	return holdError{delayError{err: err, until: until}}
+}
+
+// IsHold reports whether err itself was marked by Hold.
+func IsHold(err error) bool {
+	_, ok := err.(holdError)
+	return ok
+}
+
 // Backoff returns a capped exponential delay with full jitter for the given
 // delivery attempt (1 for the first delivery).
 func Backoff(attempt uint64) time.Duration {
@@ -118,11 +146,64 @@ type Settler struct {
 	// MaxDeliver (provision.ConsumerMaxDeliver), so that a message whose
 	// dead letter cannot be stored yet comes back instead of vanishing.
 	MaxDeliver int
+	// MaxHold is how long a message handed back with Hold may wait, counted
+	// from when the stream stored it, before it is dead-lettered. Zero
+	// means no limit. Keep it well below the stream's MaxAge, or a held
+	// message can age out of the stream.
+	MaxHold time.Duration
 	// Backoff computes the redelivery delay; nil means Backoff.
 	Backoff func(attempt uint64) time.Duration
 	// Now is the clock RetryUntil marks are read with; nil means time.Now.
 	Now func() time.Time
 	Log zerolog.Logger
+
+	// held counts, per stream sequence, the deliveries of a message that
+	// were handed back with Hold. The counts live in memory: after a
+	// restart every delivery counts again.
+	heldMu sync.Mutex
+	held   map[uint64]heldCount
+}
+
+type heldCount struct {
+	n    uint64
+	seen time.Time
+}
+
+// maxHeldEntries bounds the held counts; past it, the counts of messages
+// not seen for an hour (settled by another instance, say) are dropped.
+const maxHeldEntries = 4096
+
+// hold records one held delivery of seq.
+func (s *Settler) hold(seq uint64) {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	now := s.now()
+	if s.held == nil {
+		s.held = make(map[uint64]heldCount)
+	}
+	if len(s.held) >= maxHeldEntries {
+		for k, v := range s.held {
+			if now.Sub(v.seen) > time.Hour {
+				delete(s.held, k)
+			}
+		}
+	}
+	h := s.held[seq]
+	s.held[seq] = heldCount{n: h.n + 1, seen: now}
+}
+
+// heldFor returns how many deliveries of seq were held.
+func (s *Settler) heldFor(seq uint64) uint64 {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	return s.held[seq].n
+}
+
+// settled forgets the held count of seq.
+func (s *Settler) settled(seq uint64) {
+	s.heldMu.Lock()
+	defer s.heldMu.Unlock()
+	delete(s.held, seq)
 }
 
 // Outcome is what Settle did.
@@ -151,20 +232,30 @@ func (s *Settler) Settle(ctx context.Context, msg jetstream.Msg, err error) (out
 	}()
 	log := s.Log.With().Str("subject", msg.Subject()).Logger()
 	var attempt uint64 = 1
+	var seq uint64
+	var stored time.Time
 	if md, mdErr := msg.Metadata(); mdErr == nil {
-		attempt = md.NumDelivered
-		log = log.With().Uint64("stream_seq", md.Sequence.Stream).Uint64("attempt", attempt).Logger()
+		seq, stored = md.Sequence.Stream, md.Timestamp
+		// Deliveries handed back untried (Hold) are not attempts.
+		attempt = md.NumDelivered - min(s.heldFor(seq), md.NumDelivered-1)
+		log = log.With().Uint64("stream_seq", seq).Uint64("attempt", attempt).Logger()
 	}
 	if err == nil {
+		s.settled(seq)
 		if ackErr := msg.Ack(); ackErr != nil {
 			log.Warn().Err(ackErr).Msg("acking message failed; it will be redelivered")
 		}
 		return Acked
 	}
-	lastTry := s.MaxDeliver > 0 && attempt >= uint64(s.MaxDeliver)
-	if IsPermanent(err) || lastTry {
+	held := IsHold(err) && !IsPermanent(err)
+	heldTooLong := held && s.MaxHold > 0 && !stored.IsZero() && s.now().Sub(stored) > s.MaxHold
+	lastTry := !held && s.MaxDeliver > 0 && attempt >= uint64(s.MaxDeliver)
+	if IsPermanent(err) || lastTry || heldTooLong {
 		reason := err.Error()
-		if !IsPermanent(err) {
+		switch {
+		case heldTooLong:
+			reason = fmt.Sprintf("gave up after waiting %s: %s", s.MaxHold, reason)
+		case !IsPermanent(err):
 			reason = fmt.Sprintf("gave up after %d deliveries: %s", attempt, reason)
 		}
 		if dlqErr := s.DLQ.Publish(ctx, deadletter.FromMsg(s.Stage, msg, reason)); dlqErr != nil {
@@ -179,8 +270,12 @@ func (s *Settler) Settle(ctx context.Context, msg jetstream.Msg, err error) (out
 		if termErr := msg.TermWithReason(truncate(reason, 256)); termErr != nil {
 			log.Warn().Err(termErr).Msg("terminating dead-lettered message failed")
 		}
+		s.settled(seq)
 		log.Warn().Str("reason", reason).Msg("message dead-lettered")
 		return DeadLettered
+	}
+	if held {
+		s.hold(seq)
 	}
 	delay := s.backoff(attempt)
 	var de delayError

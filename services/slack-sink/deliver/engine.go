@@ -49,6 +49,10 @@ type Config struct {
 	// MaxDeliver is how many deliveries an event gets before an event
 	// still failing is dead-lettered.
 	MaxDeliver int
+	// MaxHold is how long an event may be handed back untried (its
+	// destination down, an earlier event first) before it is dead-lettered;
+	// those hand-backs do not count against MaxDeliver. Zero means no limit.
+	MaxHold time.Duration
 	// AckWait is the consumer's AckWait; events in flight are kept alive
 	// with InProgress meanwhile.
 	AckWait time.Duration
@@ -121,7 +125,7 @@ func New(ctx context.Context, cfg Config, table *routes.Table, st Stores, reg pr
 	halt, stopping := context.WithCancel(work)
 	e := &Engine{
 		cfg: cfg, log: log, sent: st.Sent, threads: st.Threads, trace: st.Trace, dlq: st.DLQ,
-		settler: &consume.Settler{Stage: trace.StageSink, DLQ: st.DLQ, MaxDeliver: cfg.MaxDeliver, Now: cfg.Now, Log: log},
+		settler: &consume.Settler{Stage: trace.StageSink, DLQ: st.DLQ, MaxDeliver: cfg.MaxDeliver, MaxHold: cfg.MaxHold, Now: cfg.Now, Log: log},
 		metrics: newMetrics(reg), work: work, abort: abort, halt: halt, stopping: stopping,
 		slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
 	}
@@ -232,8 +236,18 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 		s.handBack(p.msg)
 		return
 	}
+	held := true
+	for _, e := range p.errs {
+		held = held && consume.IsHold(e)
+	}
 	err = errors.Join(p.errs...)
-	if !p.until.IsZero() {
+	switch {
+	case held:
+		// No destination was tried: the event waits on a destination that
+		// is down or on an earlier event, and the wait uses up none of its
+		// deliveries.
+		err = consume.Hold(err, p.until)
+	case !p.until.IsZero():
 		err = consume.RetryUntil(err, p.until)
 	}
 	if s.settler.Settle(s.work, p.msg, err) == consume.DeadLettered {
@@ -467,7 +481,7 @@ func (s *Engine) process(ctx context.Context, j *job) error {
 	if until, why := q.admit(j.p.seq, s.cfg.Now(), s.cfg.Backoff(1)); !until.IsZero() {
 		s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "retry_later").Inc()
 		log.Debug().Time("until", until).Msg(why)
-		return consume.RetryUntil(fmt.Errorf("destination %s: %s", dest.Name, why), until)
+		return consume.Hold(fmt.Errorf("destination %s: %s", dest.Name, why), until)
 	}
 	if e, err := s.sent.Get(ctx, key); err == nil {
 		var prev sentRecord
