@@ -285,7 +285,13 @@ func (s *Settler) Settle(ctx context.Context, msg jetstream.Msg, err error) (out
 			delay = max(de.until.Sub(s.now()), time.Millisecond)
 		}
 	}
-	log.Warn().Err(err).Dur("retry_in", delay).Msg("handling message failed; will retry")
+	if held {
+		// A hand-back untried is routine while a destination is down; the
+		// failure that made it down was logged where it happened.
+		log.Debug().Err(err).Dur("retry_in", delay).Msg("message handed back untried; will retry")
+	} else {
+		log.Warn().Err(err).Dur("retry_in", delay).Msg("handling message failed; will retry")
+	}
 	if nakErr := msg.NakWithDelay(delay); nakErr != nil {
 		log.Warn().Err(nakErr).Msg("nak failed; message will be redelivered after AckWait")
 	}

@@ -460,7 +460,7 @@ func (s *Engine) runJob(ctx context.Context, j *job) error {
 		err = s.deadLetter(ctx, j, SentKey(j.ev.ID, dest.Name), err.Error(), log)
 	}
 	if until := consume.RetryTime(err); !until.IsZero() {
-		s.queueFor(j.target.Destination).handedBack(j.p.seq, until.Add(s.cfg.AckWait+s.cfg.Backoff(1)))
+		s.queueFor(j.target.Destination).handedBack(j.p.seq, until, until.Add(s.cfg.AckWait+s.cfg.Backoff(1)))
 	}
 	return err
 }

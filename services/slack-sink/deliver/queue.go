@@ -35,9 +35,28 @@ type queue struct {
 	// the down periods in a row, for their growing length.
 	downUntil  time.Time
 	downStreak int
-	// back maps the stream sequence of each event handed back to when the
-	// queue stops waiting for it (it may have gone to another instance).
-	back map[uint64]time.Time
+	// back maps the stream sequence of each event handed back to when it
+	// is due back and when the queue stops waiting for it (it may have gone
+	// to another instance).
+	back map[uint64]backEntry
+}
+
+type backEntry struct{ until, forget time.Time }
+
+// staggerStep spaces the returns of events handed back together, one step
+// per stream sequence after the earliest, so that JetStream redelivers them
+// in stream order and each finds the ones before it already done; without
+// it they would return at once and all but the earliest go back again.
+const (
+	staggerStep = 2 * time.Millisecond
+	maxStagger  = 10 * time.Second
+)
+
+func stagger(seq, first uint64) time.Duration {
+	if seq <= first {
+		return 0
+	}
+	return min(time.Duration(seq-first)*staggerStep, maxStagger)
 }
 
 func newQueue(name string, perSecond float64, burst int, run func(ctx context.Context, j *job) error, onDepth func(int)) *queue {
@@ -45,7 +64,7 @@ func newQueue(name string, perSecond float64, burst int, run func(ctx context.Co
 	if perSecond > 0 {
 		lim = rate.NewLimiter(rate.Limit(perSecond), max(burst, 1))
 	}
-	return &queue{name: name, limiter: lim, run: run, onDepth: onDepth, wake: make(chan struct{}, 1), stopped: make(chan struct{}), back: map[uint64]time.Time{}}
+	return &queue{name: name, limiter: lim, run: run, onDepth: onDepth, wake: make(chan struct{}, 1), stopped: make(chan struct{}), back: map[uint64]backEntry{}}
 }
 
 // setRate applies a reloaded destination's rate limit.
@@ -143,31 +162,48 @@ func (q *queue) admit(seq uint64, now time.Time, gap time.Duration) (time.Time, 
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.back, seq)
-	for s, forget := range q.back {
-		if now.After(forget) {
+	first, due, earlier := uint64(0), time.Time{}, false
+	for s, b := range q.back {
+		if now.After(b.forget) {
 			delete(q.back, s)
+			continue
+		}
+		if s < seq {
+			if !earlier || s < first {
+				first = s
+			}
+			earlier = true
+			if b.until.After(due) {
+				due = b.until
+			}
 		}
 	}
 	if now.Before(q.downUntil) {
-		return q.downUntil, "destination is failing; event handed back until it is tried again"
-	}
-	for s := range q.back {
-		if s < seq {
-			return now.Add(gap), "an earlier event of this destination is waiting for its redelivery; handed back to keep the order"
+		if !earlier {
+			first = seq
 		}
+		return q.downUntil.Add(stagger(seq, first)), "destination is failing; event handed back until it is tried again"
+	}
+	if earlier {
+		// Come back after the earlier events, in stream order; if they
+		// are overdue, try again a little later.
+		if !due.After(now) {
+			due = now.Add(gap)
+		}
+		return due.Add(stagger(seq, first)), "an earlier event of this destination is waiting for its redelivery; handed back to keep the order"
 	}
 	return time.Time{}, ""
 }
 
 // handedBack notes that the event with stream sequence seq went back to
 // JetStream until until; later events wait for it until forget.
-func (q *queue) handedBack(seq uint64, forget time.Time) {
+func (q *queue) handedBack(seq uint64, until, forget time.Time) {
 	if seq == 0 {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.back[seq] = forget
+	q.back[seq] = backEntry{until: until, forget: forget}
 }
 
 // forget stops waiting for seq (it was dead-lettered and will not return).
