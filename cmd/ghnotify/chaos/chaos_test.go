@@ -229,12 +229,16 @@ func (s *suite) schedule() []step {
 		{380, "Slack answers 429 (Retry-After 1) to the next 6 requests", func() { s.slack.RateLimit(6, time.Second) }},
 		{450, "start normalizer-2 and slack-sink-2", func() { s.norm2.start(t); s.sink2.start(t) }},
 		{560, "kill -9 slack-sink-2, restart", killRestart(s.sink2)},
-		{620, "Slack answers 503 to the next 12 requests", func() { s.slack.Unavailable(12) }},
+		// Slack's 503s come in spells of time, not in counts of requests
+		// (a sink that backs off would stretch a count over minutes).
+		{620, "Slack answers 503 to everything for about a second", func() { s.slack.SetDown(true) }},
+		{645, "Slack answers 200 again", func() { s.slack.SetDown(false) }},
 		{700, "kill -9 normalizer-1, restart", killRestart(s.norm1)},
 		{780, "kill -9 gateway, restart", killRestart(s.gateway)},
 		{860, "kill -9 normalizer-2, restart", killRestart(s.norm2)},
 		{940, "kill -9 slack-sink-2 and normalizer-2 (back to one instance each)", func() { s.noteSinkKill(); s.sink2.kill(t); s.norm2.kill(t) }},
-		{1040, "Slack answers 503 to the next 60 requests", func() { s.slack.Unavailable(60) }},
+		{1040, "Slack answers 503 to everything for about three seconds", func() { s.slack.SetDown(true) }},
+		{1110, "Slack answers 200 again", func() { s.slack.SetDown(false) }},
 		{1060, "kill -9 slack-sink-1, restart", killRestart(s.sink1)},
 		{1140, "Slack answers 429 (Retry-After 1) to the next 10 requests", func() { s.slack.RateLimit(10, time.Second) }},
 		{1150, "stop slack-sink-1 with SIGTERM, restart", stopRestart(s.sink1)},

@@ -262,6 +262,10 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 	}
 }
 
+// handBackGrace is how long past its due time an event handed back is
+// waited for before later events of its destination go ahead.
+const handBackGrace = 2 * time.Second
+
 // minRateLimitPause is the shortest pause after a rate limit, even when
 // the destination answers Retry-After: 0.
 const minRateLimitPause = time.Second
@@ -460,7 +464,10 @@ func (s *Engine) runJob(ctx context.Context, j *job) error {
 		err = s.deadLetter(ctx, j, SentKey(j.ev.ID, dest.Name), err.Error(), log)
 	}
 	if until := consume.RetryTime(err); !until.IsZero() {
-		s.queueFor(j.target.Destination).handedBack(j.p.seq, until, until.Add(s.cfg.AckWait+s.cfg.Backoff(1)))
+		// Later events wait for this one only a little past when it is
+		// due back: by then it came back here, or it went to another sink
+		// instance, and waiting longer would stall the destination.
+		s.queueFor(j.target.Destination).handedBack(j.p.seq, until, until.Add(handBackGrace))
 	}
 	return err
 }
