@@ -424,8 +424,10 @@ func TestLargeBodyOffloaded(t *testing.T) {
 func TestSlowClientCutOff(t *testing.T) {
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, func(c *Config) {
-		c.ReadHeaderTimeout = 3 * time.Second
-		c.ReadTimeout = 3 * time.Second
+		// Short enough to keep the test quick, long enough for the fast
+		// request to finish well within it on a loaded machine.
+		c.ReadHeaderTimeout = time.Second
+		c.ReadTimeout = time.Second
 	})
 	addr := strings.TrimPrefix(g.url, "http://")
 	for _, slowPart := range []string{"headers", "body"} {
@@ -455,7 +457,9 @@ func TestSlowClientCutOff(t *testing.T) {
 				close(closed)
 			}()
 			go func() {
-				tick := time.NewTicker(time.Second)
+				// One byte every 200ms: the client never goes quiet for
+				// a whole timeout, and is cut off all the same.
+				tick := time.NewTicker(200 * time.Millisecond)
 				defer tick.Stop()
 				for i := 1; i < len(slow); i++ {
 					select {
