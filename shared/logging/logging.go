@@ -3,11 +3,12 @@ package logging
 
 import (
 	"fmt"
-	"github.com/ghnotify/ghnotify/shared/config"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/rs/zerolog"
 )
 
@@ -41,10 +42,23 @@ func New(w io.Writer, cfg Config) (zerolog.Logger, error) {
 	switch strings.ToLower(cfg.Format) {
 	case "", "json":
 	case "console", "text":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !isTerminal(w)}
 	default:
 		return zerolog.Nop(), fmt.Errorf("unknown log format %q (json or console)", cfg.Format)
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
+	// Durations read as "1.5s", not as a bare number of milliseconds.
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// isTerminal reports whether w is a terminal: colour codes are for people
+// at a terminal, not for files, pipes and log collectors.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
