@@ -14,12 +14,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/deadletter"
+	"github.com/ghnotify/ghnotify/shared/retry"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -61,17 +61,13 @@ func RetryAfter(err error, d time.Duration) error {
 	return delayError{err, d}
 }
 
-// Backoff returns a capped exponential delay with full jitter for the given
-// delivery attempt (1 for the first delivery).
-func Backoff(attempt uint64) time.Duration {
-	const base, maxDelay = time.Second, 5 * time.Minute
-	d := base
-	for i := uint64(1); i < attempt && d < maxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, maxDelay)
-	return d/2 + rand.N(d/2+1)
-}
+// redelivery is the backoff of a failed message: 1 s doubling to 5 min,
+// jittered.
+var redelivery = retry.Backoff{Base: time.Second, Max: 5 * time.Minute, Jitter: true}
+
+// Backoff returns the redelivery delay after the given delivery attempt
+// (1 for the first delivery): 1 s doubling to 5 min, jittered.
+func Backoff(attempt uint64) time.Duration { return redelivery.Delay(attempt) }
 
 // DeadLetterer stores a message that will not be processed.
 type DeadLetterer interface {
