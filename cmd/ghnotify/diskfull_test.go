@@ -99,6 +99,8 @@ func TestDiskFullNotReadyThenStoresAgain(t *testing.T) {
 		"GITHUB_WEBHOOK_SECRET":    secret,
 		"SLACK_WEBHOOK_URL":        slackSrv.URL + "/services/T000/B000/XXXX",
 		"GHNOTIFY_PUBLISH_TIMEOUT": "2s",
+		// No operations endpoints: their default ports may be taken.
+		"GHNOTIFY_OPS_ADDR": "off",
 	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -167,6 +167,7 @@ func rawMessages(t *testing.T, js jetstream.JetStream) map[string][]jetstream.Ms
 }
 
 func TestCorpusStoredExactly(t *testing.T) {
+	t.Parallel()
 	corpus := corpus.Dir(t)
 	index, err := os.ReadFile(filepath.Join(corpus, "INDEX.tsv"))
 	if err != nil {
@@ -229,6 +230,7 @@ func TestCorpusStoredExactly(t *testing.T) {
 }
 
 func TestDuplicatesStoredOnce(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	body := []byte(`{"action":"opened","issue":{"number":7,"title":"dup"}}`)
@@ -295,6 +297,7 @@ func keysOf(m map[string][]jetstream.Msg) []string {
 }
 
 func TestConcurrentIdenticalDeliveriesStoredOnce(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	body := []byte(`{"action":"opened","number":1}`)
@@ -332,6 +335,7 @@ func TestConcurrentIdenticalDeliveriesStoredOnce(t *testing.T) {
 }
 
 func TestNATSOutageAnswers503AndRecovers(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, func(c *Config) { c.PublishTimeout = time.Second })
 	body := func(n int) []byte { return []byte(fmt.Sprintf(`{"n":%d}`, n)) }
@@ -370,6 +374,7 @@ func TestNATSOutageAnswers503AndRecovers(t *testing.T) {
 }
 
 func TestDedupeSurvivesFullRestart(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	body := []byte(`{"action":"created","comment":{"id":1}}`)
 	g := startGateway(t, ns.NC, nil)
@@ -399,6 +404,7 @@ func TestDedupeSurvivesFullRestart(t *testing.T) {
 }
 
 func TestLargeBodyOffloaded(t *testing.T) {
+	t.Parallel()
 	opts := natstest.Options(t.TempDir())
 	opts.MaxPayload = 256 << 10
 	srv := startServer(t, opts)
@@ -422,6 +428,7 @@ func TestLargeBodyOffloaded(t *testing.T) {
 // TestSlowClientCutOff sends a request one byte a second: the server's
 // timeouts close it, and another request completes while it is still open.
 func TestSlowClientCutOff(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, func(c *Config) {
 		// Short enough to keep the test quick, long enough for the fast
@@ -500,6 +507,7 @@ func TestSlowClientCutOff(t *testing.T) {
 // sees the deliveries the other stored, whether they were stored before it
 // started (replayed from the raw stream) or while it runs (followed).
 func TestTwoGatewaysShareDedupe(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	nc1, js := natstest.Connect(t, ns.Srv.ClientURL())
 	g1 := startGateway(t, nc1, nil)
@@ -572,6 +580,7 @@ func (g *testGateway) metric(t *testing.T, name string) float64 {
 }
 
 func TestRunRefusesHorizonBeyondRawRetention(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Secrets: []config.Secret{testSecret}, Provision: provision.Config{RawMaxAge: 24 * time.Hour, DedupeHorizon: 72 * time.Hour}}
 	// No NATS connection is needed: the configuration is refused first.
 	err := Run(context.Background(), cfg, nil, zerolog.Nop())
@@ -585,6 +594,7 @@ func TestRunRefusesHorizonBeyondRawRetention(t *testing.T) {
 // latter stored as its JSON payload), without depending on the payload
 // corpus.
 func TestStoredMessageHeaders(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	payload := []byte(`{"action":"labeled","label":{"name":"bug"}}`)
@@ -646,6 +656,7 @@ func TestStoredMessageHeaders(t *testing.T) {
 // TestReadyzNeedsRawStream checks that /readyz turns 503 when NATS is
 // connected but the raw stream cannot be reached.
 func TestReadyzNeedsRawStream(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	natstest.WaitFor(t, 10*time.Second, "readyz to be 200", func() bool { return g.get(t, "/readyz") == http.StatusOK })

@@ -24,6 +24,7 @@ var jsonCases = []string{
 }
 
 func TestValidJSONMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
 	for _, c := range jsonCases {
 		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
 			t.Errorf("validJSON(%.40q) = %v, encoding/json says %v", c, got, want)
@@ -32,6 +33,7 @@ func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 }
 
 func TestValidJSONCorpus(t *testing.T) {
+	t.Parallel()
 	corpus := corpus.Dir(t)
 	files, err := filepath.Glob(filepath.Join(corpus, "*", "*.json"))
 	if err != nil || len(files) == 0 {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestRepoRootHoldsGoWork(t *testing.T) {
+	t.Parallel()
 	root := RepoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, "go.work")); err != nil {
 		t.Fatalf("RepoRoot %s has no go.work: %v", root, err)
@@ -17,6 +18,7 @@ func TestRepoRootHoldsGoWork(t *testing.T) {
 }
 
 func TestEntriesListReadablePayloads(t *testing.T) {
+	t.Parallel()
 	dir := Dir(t)
 	entries := Entries(t, dir)
 	for _, e := range entries {
@@ -58,6 +60,7 @@ func runSettle(ci bool, rep *reporter) (r *recorder, dir string) {
 // TestAbsentCorpus checks that an absent corpus skips with one line of
 // report for the whole test binary, and fails when CI is set.
 func TestAbsentCorpus(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	rep := &reporter{w: &out}
 	for range 3 {

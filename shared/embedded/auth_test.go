@@ -21,6 +21,7 @@ import (
 // in-process without the key; and that the user key can, from its seed file
 // as the nats CLI reads it and in-process.
 func TestOnlyTheUserKeyConnects(t *testing.T) {
+	t.Parallel()
 	key, _, _, err := LoadOrCreateUserKey(filepath.Join(t.TempDir(), "nats-user.nk"))
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +105,7 @@ func TestOnlyTheUserKeyConnects(t *testing.T) {
 // listener without credentials, and a client or monitoring address other
 // hosts can reach unless allowed, then warns.
 func TestStartRefusesUnsafeListeners(t *testing.T) {
+	t.Parallel()
 	key, _, _, err := LoadOrCreateUserKey(filepath.Join(t.TempDir(), "nats-user.nk"))
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +158,7 @@ func TestStartRefusesUnsafeListeners(t *testing.T) {
 }
 
 func TestLoadOrCreateUserKey(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "data", "nats-user.nk")
 	key, created, _, err := LoadOrCreateUserKey(path)
 	if err != nil {

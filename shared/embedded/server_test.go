@@ -13,6 +13,7 @@ import (
 )
 
 func TestStartConnectPersist(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -29,6 +29,14 @@ func FromEnv(e *config.Env, defaultFormat string) Config {
 	}
 }
 
+// init sets zerolog's process-wide formats once, before any logger can
+// read them: RFC 3339 times, and durations as "1.5s", not as a bare number
+// of milliseconds.
+func init() {
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
+}
+
 // New returns a logger writing to w at the configured level and format.
 func New(w io.Writer, cfg Config) (zerolog.Logger, error) {
 	lvl := zerolog.InfoLevel
@@ -46,9 +54,6 @@ func New(w io.Writer, cfg Config) (zerolog.Logger, error) {
 	default:
 		return zerolog.Nop(), fmt.Errorf("unknown log format %q (json or console)", cfg.Format)
 	}
-	zerolog.TimeFieldFormat = time.RFC3339Nano
-	// Durations read as "1.5s", not as a bare number of milliseconds.
-	zerolog.DurationFieldFormat = zerolog.DurationFormatString
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 

@@ -10,6 +10,7 @@ import (
 )
 
 func TestNew(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		cfg     Config
@@ -45,6 +46,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestDurationsReadAsText(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	log, err := New(&buf, Config{})
 	if err != nil {
@@ -57,6 +59,7 @@ func TestDurationsReadAsText(t *testing.T) {
 }
 
 func TestConsoleHasNoColourOffATerminal(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	log, err := New(&buf, Config{Format: "console"})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t) // provisions once with defaults
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -51,6 +52,7 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 // the update is accepted, the durable keeps its acknowledged position (no
 // replay), and a message that had used up the old limit is delivered again.
 func TestConsumerMaxDeliverUpdatesInPlace(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

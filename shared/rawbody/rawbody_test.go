@@ -13,6 +13,7 @@ import (
 )
 
 func TestOffloadAndLoad(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

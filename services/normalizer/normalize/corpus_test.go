@@ -51,6 +51,7 @@ type expectation struct {
 }
 
 func TestCorpus(t *testing.T) {
+	t.Parallel()
 	dir := corpus.Dir(t)
 	entries := readIndex(t, dir)
 	if len(entries) == 0 {
@@ -167,6 +168,7 @@ var awkwardNames = []struct{ owner, repo string }{
 // corpus's own names need no escaping beyond lowercasing, so this is what
 // would catch a broken encoding.
 func TestCorpusSubjectsWithAwkwardNames(t *testing.T) {
+	t.Parallel()
 	dir := corpus.Dir(t)
 	for i, ent := range readIndex(t, dir) {
 		body, err := os.ReadFile(filepath.Join(dir, ent.file))

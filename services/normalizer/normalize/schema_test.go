@@ -86,6 +86,7 @@ func validateEvent(t *testing.T, schema *jsonschema.Schema, ev *event.Event) []s
 // TestEventsMatchSchema validates the event of every fixture and, when
 // present, of every corpus payload against docs/event-schema.json.
 func TestEventsMatchSchema(t *testing.T) {
+	t.Parallel()
 	schema := loadSchema(t)
 	files, err := filepath.Glob(filepath.Join("testdata", "fixtures", "*.json"))
 	if err != nil || len(files) == 0 {
@@ -116,6 +117,7 @@ func TestEventsMatchSchema(t *testing.T) {
 // TestSchemaValidatorRejects proves that the schema, as validated above,
 // refuses broken events.
 func TestSchemaValidatorRejects(t *testing.T) {
+	t.Parallel()
 	schema := loadSchema(t)
 	good := normalizeOne(t, fixture(t, "pull_request.merged"))
 	if errs := validateEvent(t, schema, &good); len(errs) > 0 {
