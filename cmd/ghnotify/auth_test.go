@@ -22,6 +22,7 @@ import (
 // and password. The generated seed appears in no output. A listen address
 // other hosts can reach is refused at start.
 func TestBinaryRunNATSRequiresCredentials(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(binaries(t), "ghnotify")
 	root := corpus.RepoRoot(t)
 	dataDir := filepath.Join(t.TempDir(), "data")

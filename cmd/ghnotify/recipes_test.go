@@ -143,6 +143,7 @@ func TestShellWords(t *testing.T) {
 // one delivery went through. Each must succeed without a terminal, and
 // those that read the delivery must show it.
 func TestNATSRecipes(t *testing.T) {
+	t.Parallel()
 	root := corpus.RepoRoot(t)
 	recipes := natsRecipes(t, root)
 	if len(recipes) < 15 {

@@ -184,7 +184,7 @@ func TestBodyClaimWaitEndsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := c.claim(ctx, sum); !errors.Is(err, context.Canceled) {
 		t.Fatalf("claim while held, context ended = %v", err)

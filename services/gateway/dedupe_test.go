@@ -57,7 +57,7 @@ func TestDeduperNotReadyFails(t *testing.T) {
 	t.Parallel()
 	d := NewDeduper(true, time.Hour, zerolog.Nop())
 	d.Remember("known", "00")
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if r, err := d.Seen(ctx, "known", "00"); !errors.Is(err, ErrIndexNotReady) || r != "" {
 		t.Fatalf("Seen before the index is ready = %q, %v; want ErrIndexNotReady", r, err)
@@ -84,7 +84,7 @@ func TestKeyIndexPrune(t *testing.T) {
 func publishDelivery(t *testing.T, js jetstream.JetStream, id, body string) uint64 {
 	t.Helper()
 	d := &delivery.Delivery{Event: "issues", ID: id, SHA256: sha256hex(body), ReceivedAt: time.Now(), Body: []byte(body)}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	ack, err := js.PublishMsg(ctx, d.Msg())
 	if err != nil {

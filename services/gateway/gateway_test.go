@@ -137,7 +137,7 @@ func (g *testGateway) get(t *testing.T, path string) int {
 // rawMessages reads every message of the raw stream, by delivery id.
 func rawMessages(t *testing.T, js jetstream.JetStream) map[string][]jetstream.Msg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, provision.StreamRaw)
 	if err != nil {
@@ -660,7 +660,7 @@ func TestReadyzNeedsRawStream(t *testing.T) {
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	natstest.WaitFor(t, 10*time.Second, "readyz to be 200", func() bool { return g.get(t, "/readyz") == http.StatusOK })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := ns.JS.DeleteStream(ctx, provision.StreamRaw); err != nil {
 		t.Fatal(err)

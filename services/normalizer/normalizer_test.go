@@ -51,7 +51,7 @@ func rawDelivery(id, eventName string, body []byte) *delivery.Delivery {
 // publishRaw stores m in the raw stream and returns its stream sequence.
 func publishRaw(t testing.TB, js jetstream.JetStream, m *nats.Msg) uint64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	ack, err := js.PublishMsg(ctx, m)
 	if err != nil {
@@ -220,7 +220,7 @@ func TestCrashAfterPublishBeforeAck(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
 	cfg := testConfig()
-	ctx := context.Background()
+	ctx := t.Context()
 	cons, err := s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, ConsumerConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
@@ -406,7 +406,7 @@ func TestLastDeliveryIsDeadLettered(t *testing.T) {
 	s := natstest.Start(t)
 	cfg := testConfig()
 	cfg.MaxDeliver = 2
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cons, err := s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, ConsumerConfig(cfg))
 	if err != nil {
 		t.Fatal(err)

@@ -50,7 +50,7 @@ func TestPermanentAndRetryAfterWrap(t *testing.T) {
 func TestRunSettles(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cons, err := s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, jetstream.ConsumerConfig{
 		Durable: "test", AckPolicy: jetstream.AckExplicitPolicy, MaxDeliver: 3, AckWait: 5 * time.Second,

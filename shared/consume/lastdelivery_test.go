@@ -65,7 +65,7 @@ func startRun(t *testing.T, s *natstest.Server, h consume.Handler, settler *cons
 
 func waitSettled(t *testing.T, s *natstest.Server, cons jetstream.Consumer, deadLetters uint64) jetstream.Stream {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	dlq, err := s.JS.Stream(ctx, provision.StreamDLQ)
 	if err != nil {
 		t.Fatal(err)

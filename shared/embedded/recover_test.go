@@ -77,7 +77,7 @@ func TestStoringResumesAfterDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	kept := make(chan struct{})
 	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
 	defer func() { cancel(); <-kept }()
@@ -88,7 +88,7 @@ func TestStoringResumesAfterDiskFull(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer pcancel()
 	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestJetStreamRestartedAfterItDisabledItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	kept := make(chan struct{})
 	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
 	defer func() { cancel(); <-kept }()
@@ -160,7 +160,7 @@ func TestJetStreamRestartedAfterItDisabledItself(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer pcancel()
 	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t) // provisions once with defaults
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	c := provision.Defaults()
 	c.RawMaxAge = 14 * 24 * time.Hour
@@ -54,7 +54,7 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 func TestConsumerMaxDeliverUpdatesInPlace(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	old := jetstream.ConsumerConfig{
 		Durable: "upgrade", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy,

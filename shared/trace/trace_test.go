@@ -53,7 +53,7 @@ func FuzzKeyPart(f *testing.F) {
 func TestStorePutList(t *testing.T) {
 	t.Parallel()
 	s := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	kv, err := s.JS.KeyValue(ctx, provision.BucketTrace)
 	if err != nil {
