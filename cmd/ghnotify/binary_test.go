@@ -147,7 +147,6 @@ func TestBinaryRunSendAndRestart(t *testing.T) {
 // starts it again, and checks that every delivery became exactly one
 // canonical event and exactly one notification.
 func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
-	t.Parallel()
 	dir := binaries(t)
 	// The services start before NATS exists, so its port is named before
 	// the server can listen on port 0 and report it.
@@ -305,7 +304,6 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 // again within the test; the sink's AckWait is a minute, longer than the
 // wait below. Only a shutdown that settles everything it took passes.
 func TestBinaryRunSIGTERMMidFlowLosesNothing(t *testing.T) {
-	t.Parallel()
 	bin := filepath.Join(binaries(t), "ghnotify")
 	dataDir := filepath.Join(t.TempDir(), "data")
 	const secret = "sigterm-test-secret"
