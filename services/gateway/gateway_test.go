@@ -166,13 +166,47 @@ func rawMessages(t *testing.T, js jetstream.JetStream) map[string][]jetstream.Ms
 	return out
 }
 
-func TestCorpusStoredExactly(t *testing.T) {
-	t.Parallel()
-	corpus := corpus.Dir(t)
-	index, err := os.ReadFile(filepath.Join(corpus, "INDEX.tsv"))
-	if err != nil {
-		t.Fatal(err)
+// samplePayload is a GitHub payload to send in a test.
+type samplePayload struct {
+	event, name string
+	body        []byte
+}
+
+// samplePayloads returns the repository's own fixtures (the normalizer's,
+// one or more for every event kind) and, when present, every payload of
+// the corpus.
+func samplePayloads(t *testing.T) []samplePayload {
+	t.Helper()
+	dir := filepath.Join(corpus.RepoRoot(t), "services", "normalizer", "normalize", "testdata", "fixtures")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures in %s: %v", dir, err)
 	}
+	var out []samplePayload
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		event, _, _ := strings.Cut(filepath.Base(f), ".")
+		out = append(out, samplePayload{event, f, body})
+	}
+	var cdir string
+	if t.Run("locate corpus", func(t *testing.T) { cdir = corpus.Dir(t) }) && cdir != "" {
+		for _, e := range corpus.Entries(t, cdir) {
+			body, err := os.ReadFile(filepath.Join(cdir, e.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, samplePayload{e.Event, e.File, body})
+		}
+	}
+	return out
+}
+
+func TestPayloadsStoredExactly(t *testing.T) {
+	t.Parallel()
+	samples := samplePayloads(t)
 	ns := natstest.Start(t)
 	// The JSON and the form copy of one payload are the same body; body
 	// dedupe is off so that both are stored and compared.
@@ -180,26 +214,18 @@ func TestCorpusStoredExactly(t *testing.T) {
 
 	want := map[string][]byte{}
 	events := map[string]string{}
-	lines := strings.Split(strings.TrimSpace(string(index)), "\n")[1:]
-	for i, line := range lines {
-		f := strings.Split(line, "\t")
-		if len(f) < 3 {
-			t.Fatalf("INDEX.tsv line %q", line)
-		}
-		body, err := os.ReadFile(filepath.Join(corpus, f[2]))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, sp := range samples {
+		body := sp.body
 		for _, variant := range []string{"json", "form"} {
 			id := fmt.Sprintf("%s-%d", variant, i)
 			ct, sent := "application/json", body
 			if variant == "form" {
 				ct, sent = "application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(body)))
 			}
-			if d := g.post(t, f[0], id, ct, sent); d.status != http.StatusAccepted {
-				t.Fatalf("%s (%s): status %d %+v", f[2], variant, d.status, d.resp)
+			if d := g.post(t, sp.event, id, ct, sent); d.status != http.StatusAccepted {
+				t.Fatalf("%s (%s): status %d %+v", sp.name, variant, d.status, d.resp)
 			}
-			want[id], events[id] = body, f[0]
+			want[id], events[id] = body, sp.event
 		}
 	}
 	got := rawMessages(t, ns.JS)
