@@ -6,7 +6,9 @@ GO       ?= go
 BIN      ?= bin
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
-FUZZTIME ?= 10s
+# fuzz runs each target for FUZZTIME; make test runs each for TEST_FUZZTIME.
+FUZZTIME ?= 30s
+TEST_FUZZTIME ?= 3s
 TAG      ?= latest
 
 # The module directories of the workspace (go.work).
@@ -46,10 +48,17 @@ nats: $(BIN)/nats
 $(BIN)/nats: tools/go.mod tools/go.sum
 	cd tools && GOWORK=off CGO_ENABLED=0 $(GO) build -trimpath -o $(abspath $(BIN))/nats github.com/nats-io/natscli/nats
 
-## test: every module's tests with the race detector, then a short run of each fuzz target.
-test: test-unit fuzz
+## test: every module's tests with the race detector, then a short run
+## (TEST_FUZZTIME, 3s) of each fuzz target.
+test: test-unit
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+# The payload corpus beside the checkout is extra coverage; without it the
+# tests that read it skip (and fail when CI is set).
+CORPUS   := $(abspath ..)/shared/testdata/github-webhooks
 
 test-unit:
+	@if [ ! -f $(CORPUS)/INDEX.tsv ]; then echo "note: payload corpus not found at $(CORPUS); the tests that read it are skipped$${CI:+ and fail because CI is set}"; fi
 	$(GO) test -race -count=1 work
 
 ## test-chaos: the chaos suite (build tag chaos) over the real binaries:
@@ -58,7 +67,7 @@ CHAOS_TIMEOUT ?= 9m
 test-chaos: build
 	cd cmd/ghnotify && $(GO) test -tags chaos -count=1 -v -timeout $(CHAOS_TIMEOUT) -run '^TestChaos$$' ./chaos/
 
-# fuzz discovers every FuzzXxx target in the workspace and runs each for FUZZTIME.
+## fuzz: every FuzzXxx target in the workspace, each for FUZZTIME (30s).
 fuzz:
 	@set -e; for mod in $(MODULES); do \
 		grep -rl --include='*_test.go' '^func Fuzz' $$mod 2>/dev/null | xargs -r -n1 dirname | sort -u | while read -r dir; do \

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,18 +22,19 @@ import (
 // and password. The generated seed appears in no output. A listen address
 // other hosts can reach is refused at start.
 func TestBinaryRunNATSRequiresCredentials(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(binaries(t), "ghnotify")
 	root := corpus.RepoRoot(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
 	env := childEnv(
 		"GHNOTIFY_DATA_DIR="+dataDir,
-		"GHNOTIFY_HTTP_ADDR="+httpAddr,
-		"GHNOTIFY_NATS_LISTEN="+natsAddr,
+		"GHNOTIFY_HTTP_ADDR=127.0.0.1:0",
+		"GHNOTIFY_NATS_LISTEN=127.0.0.1:0",
 		"GHNOTIFY_LOG_FORMAT=json",
 		"GHNOTIFY_LOG_LEVEL=debug",
 	)
 	run := startProc(t, "ghnotify run", bin, env, "run")
+	httpAddr, natsAddr := run.httpAddr(t), run.natsAddr(t)
 	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
 
 	send := exec.Command(bin, "send", "--url", "http://"+httpAddr+"/webhooks/github", filepath.Join(root, "examples", "issues-opened.json"))
@@ -90,7 +90,8 @@ func TestBinaryRunNATSRequiresCredentials(t *testing.T) {
 	remote := childEnv(
 		"GHNOTIFY_DATA_DIR="+dataDir,
 		"GHNOTIFY_HTTP_ADDR="+httpAddr,
-		"GHNOTIFY_NATS_LISTEN=:"+strconv.Itoa(freePort(t)),
+		// Refused before it listens: the port is never bound.
+		"GHNOTIFY_NATS_LISTEN=:0",
 	)
 	refused := exec.Command(bin, "run")
 	refused.Env = remote

@@ -30,19 +30,20 @@ import (
 // meanwhile, which the start restricts again). /metrics is served on the
 // operations address, not on the webhook port.
 func TestBinaryRunSendAndRestart(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(binaries(t), "ghnotify")
 	root := corpus.RepoRoot(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	httpAddr, opsAddr := freeAddr(t), freeAddr(t)
 	env := childEnv(
 		"GHNOTIFY_DATA_DIR="+dataDir,
-		"GHNOTIFY_HTTP_ADDR="+httpAddr,
-		"GHNOTIFY_OPS_ADDR="+opsAddr,
+		"GHNOTIFY_HTTP_ADDR=127.0.0.1:0",
+		"GHNOTIFY_OPS_ADDR=127.0.0.1:0",
 		"GHNOTIFY_NATS_LISTEN=127.0.0.1:0",
 		"GHNOTIFY_LOG_FORMAT=json",
 	)
 
 	run := startProc(t, "ghnotify run", bin, env, "run")
+	httpAddr, opsAddr := run.httpAddr(t), run.logged(t, opsListeningMsg, "ops_addr")
 	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
 
 	secretPath := SecretFilePath(dataDir)
@@ -113,6 +114,7 @@ func TestBinaryRunSendAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	again := startProc(t, "ghnotify run (second start)", bin, env, "run")
+	httpAddr = again.httpAddr(t)
 	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
 	if fi, err := os.Stat(dataDir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data directory after a start: %v %v, want mode 0700", fi.Mode(), err)
@@ -146,16 +148,18 @@ func TestBinaryRunSendAndRestart(t *testing.T) {
 // canonical event and exactly one notification.
 func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 	dir := binaries(t)
+	// The services start before NATS exists, so its port is named before
+	// the server can listen on port 0 and report it.
 	natsPort := freePort(t)
 	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", natsPort)
 	const secret = "order-test-secret"
-	httpAddr := freeAddr(t)
-	env := childEnv("NATS_URL="+natsURL, "GHNOTIFY_LOG_FORMAT=json", "GHNOTIFY_HTTP_ADDR="+httpAddr, "GITHUB_WEBHOOK_SECRET="+secret)
+	env := childEnv("NATS_URL="+natsURL, "GHNOTIFY_LOG_FORMAT=json", "GHNOTIFY_HTTP_ADDR=127.0.0.1:0",
+		"GITHUB_WEBHOOK_SECRET="+secret, "GHNOTIFY_OPS_ADDR=127.0.0.1:0")
 
 	// The sink and the normalizer start first, with no NATS server yet.
-	sinkOps, normOps, gwOps := "http://"+freeAddr(t), "http://"+freeAddr(t), "http://"+freeAddr(t)
-	sinkProc := startProc(t, "slack-sink", filepath.Join(dir, "slack-sink"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(sinkOps, "http://")))
-	norm := startProc(t, "normalizer", filepath.Join(dir, "normalizer"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(normOps, "http://")))
+	sinkProc := startProc(t, "slack-sink", filepath.Join(dir, "slack-sink"), env)
+	norm := startProc(t, "normalizer", filepath.Join(dir, "normalizer"), env)
+	sinkOps, normOps := "http://"+sinkProc.logged(t, opsListeningMsg, "ops_addr"), "http://"+norm.logged(t, opsListeningMsg, "ops_addr")
 	// Each serves /healthz at once, and /readyz only once consuming.
 	for _, base := range []string{sinkOps, normOps} {
 		waitHealthy(t, base, 30*time.Second)
@@ -173,8 +177,9 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 	})
 	_, js := natstest.Connect(t, srv.ClientURL())
 
-	gw := startProc(t, "gateway", filepath.Join(dir, "gateway"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(gwOps, "http://")))
-	base := "http://" + httpAddr
+	gw := startProc(t, "gateway", filepath.Join(dir, "gateway"), env)
+	gwOps := "http://" + gw.logged(t, opsListeningMsg, "ops_addr")
+	base := "http://" + gw.logged(t, "gateway listening", "addr")
 	waitHealthy(t, base, 30*time.Second)
 	for _, base := range []string{sinkOps, normOps} {
 		natstest.WaitFor(t, 30*time.Second, base+"/readyz to answer 200", func() bool { return httpStatus(t, base+"/readyz") == http.StatusOK })
@@ -210,7 +215,8 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 		t.Fatalf("normalizer exited with %v, want a clean exit", norm.err)
 	}
 
-	startProc(t, "normalizer (restarted)", filepath.Join(dir, "normalizer"), append(env, "GHNOTIFY_OPS_ADDR="+strings.TrimPrefix(normOps, "http://")))
+	norm = startProc(t, "normalizer (restarted)", filepath.Join(dir, "normalizer"), env)
+	normOps = "http://" + norm.logged(t, opsListeningMsg, "ops_addr")
 	natstest.WaitFor(t, 60*time.Second, "the normalizer to finish every raw delivery", func() bool {
 		c, err := js.Consumer(ctx, provision.StreamRaw, provision.ConsumerNormalizer)
 		if err != nil {
@@ -300,19 +306,17 @@ func TestServicesAnyOrderAndSIGTERMLosesNothing(t *testing.T) {
 func TestBinaryRunSIGTERMMidFlowLosesNothing(t *testing.T) {
 	bin := filepath.Join(binaries(t), "ghnotify")
 	dataDir := filepath.Join(t.TempDir(), "data")
-	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
 	const secret = "sigterm-test-secret"
 	env := childEnv(
 		"GHNOTIFY_DATA_DIR="+dataDir,
-		"GHNOTIFY_HTTP_ADDR="+httpAddr,
-		"GHNOTIFY_NATS_LISTEN="+natsAddr,
+		"GHNOTIFY_HTTP_ADDR=127.0.0.1:0",
+		"GHNOTIFY_NATS_LISTEN=127.0.0.1:0",
 		"GITHUB_WEBHOOK_SECRET="+secret,
 		"GHNOTIFY_NORMALIZER_ACK_WAIT=1h",
 		"GHNOTIFY_LOG_FORMAT=json",
 	)
-	base := "http://" + httpAddr
-
 	first := startProc(t, "ghnotify run", bin, env, "run")
+	base := "http://" + first.httpAddr(t)
 	waitHealthy(t, base, 30*time.Second)
 
 	// Senders post deliveries until the gateway stops answering; every one
@@ -377,6 +381,8 @@ func TestBinaryRunSIGTERMMidFlowLosesNothing(t *testing.T) {
 		want, senders*perSender, strings.Count(first.stdout.String(), "Sigterm issue"))
 
 	second := startProc(t, "ghnotify run (after SIGTERM)", bin, env, "run")
+	base = "http://" + second.httpAddr(t)
+	natsAddr := second.natsAddr(t)
 	waitHealthy(t, base, 30*time.Second)
 	count := func(title string) int {
 		needle := fmt.Sprintf("%q", title)

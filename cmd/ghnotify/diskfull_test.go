@@ -90,6 +90,10 @@ func readyz(t *testing.T, base string) (int, string) {
 // a delivery, checks that /readyz says so, frees the space, and waits for
 // the stack to be ready and to store deliveries again without a restart.
 func TestDiskFullNotReadyThenStoresAgain(t *testing.T) {
+	// The only in-process stack that runs beside other tests (the
+	// binary tests, which run processes of their own): two in-process
+	// stacks would share the default metrics registry.
+	t.Parallel()
 	dir := mountTmpfs(t, "32m")
 	slack := &fakeSlack{}
 	slackSrv := httptest.NewServer(slack)
@@ -99,6 +103,8 @@ func TestDiskFullNotReadyThenStoresAgain(t *testing.T) {
 		"GITHUB_WEBHOOK_SECRET":    secret,
 		"SLACK_WEBHOOK_URL":        slackSrv.URL + "/services/T000/B000/XXXX",
 		"GHNOTIFY_PUBLISH_TIMEOUT": "2s",
+		// No operations endpoints: their default ports may be taken.
+		"GHNOTIFY_OPS_ADDR": "off",
 	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -116,6 +116,8 @@ func testEndToEnd(t *testing.T, externalNATS bool) {
 	env := config.NewEnv(envOf(map[string]string{
 		"GITHUB_WEBHOOK_SECRET": secret,
 		"SLACK_WEBHOOK_URL":     slackSrv.URL + "/services/T000/B000/XXXX",
+		// No operations endpoints: their default ports may be taken.
+		"GHNOTIFY_OPS_ADDR": "off",
 	}))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -238,7 +240,7 @@ func TestStackStopsWhenAServiceFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	env := config.NewEnv(envOf(map[string]string{"GITHUB_WEBHOOK_SECRET": "x-secret"}))
+	env := config.NewEnv(envOf(map[string]string{"GITHUB_WEBHOOK_SECRET": "x-secret", "GHNOTIFY_OPS_ADDR": "off"}))
 	cfg := stackConfig{
 		DataDir:         t.TempDir(),
 		NATSListen:      listenOff,

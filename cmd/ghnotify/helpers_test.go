@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -179,24 +180,59 @@ func (p *proc) stop(t *testing.T, deadline time.Duration) {
 	}
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t testing.TB) string {
+// freePort returns a port that was free a moment ago. Only for a server
+// that must be named before it exists (services started before NATS);
+// everything else listens on port 0 and is asked for its address (see
+// proc.logged).
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// freePort returns a port that was free a moment ago.
-func freePort(t testing.TB) int {
-	_, p, _ := net.SplitHostPort(freeAddr(t))
-	n, _ := strconv.Atoi(p)
-	return n
+// logged waits for p to log, as a JSON line on stderr, message msg with a
+// string field named field, and returns the field's value: how a test
+// learns the address a child bound on port 0.
+func (p *proc) logged(t *testing.T, msg, field string) string {
+	t.Helper()
+	var value string
+	natstest.WaitFor(t, 30*time.Second, p.name+" to log "+strconv.Quote(msg)+" with "+field, func() bool {
+		for _, line := range strings.Split(p.stderr.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) != nil || m["message"] != msg {
+				continue
+			}
+			if v, ok := m[field].(string); ok && v != "" {
+				value = v
+				return true
+			}
+		}
+		return false
+	})
+	return value
 }
+
+// httpAddr is the webhook address a `ghnotify run` child listens on.
+func (p *proc) httpAddr(t *testing.T) string {
+	t.Helper()
+	return p.logged(t, "gateway listening", "addr")
+}
+
+// natsAddr is the host:port of a `ghnotify run` child's NATS listener.
+func (p *proc) natsAddr(t *testing.T) string {
+	t.Helper()
+	return strings.TrimPrefix(p.logged(t, embeddedStartedMsg, "client_url"), "nats://")
+}
+
+// opsListeningMsg is what a service logs once its operations endpoints listen.
+const opsListeningMsg = "operations endpoints listening (/metrics, /healthz, /readyz)"
+
+// embeddedStartedMsg is what `ghnotify run` logs once its NATS is up.
+const embeddedStartedMsg = "embedded nats with jetstream started; clients authenticate with the nkey in the data directory"
 
 // waitHealthy waits until base/healthz answers 200.
 func waitHealthy(t *testing.T, base string, deadline time.Duration) {

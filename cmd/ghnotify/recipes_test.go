@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,7 @@ func TestShellWords(t *testing.T) {
 // one delivery went through. Each must succeed without a terminal, and
 // those that read the delivery must show it.
 func TestNATSRecipes(t *testing.T) {
+	t.Parallel()
 	root := corpus.RepoRoot(t)
 	recipes := natsRecipes(t, root)
 	if len(recipes) < 15 {
@@ -161,16 +163,19 @@ func TestNATSRecipes(t *testing.T) {
 
 	tmp := t.TempDir()
 	dataDir := filepath.Join(tmp, "data")
-	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
+	// `ghnotify nats-context`, the documented recipe, needs a fixed NATS
+	// port (it refuses port 0), so that one is named before the start.
+	natsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	env := childEnv(
 		"GHNOTIFY_DATA_DIR="+dataDir,
-		"GHNOTIFY_HTTP_ADDR="+httpAddr,
+		"GHNOTIFY_HTTP_ADDR=127.0.0.1:0",
 		"GHNOTIFY_NATS_LISTEN="+natsAddr,
 		"GHNOTIFY_LOG_FORMAT=json",
 		"XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
 		"HOME="+tmp,
 	)
 	runProc := startProc(t, "ghnotify run", bin, env, "run")
+	httpAddr := runProc.httpAddr(t)
 	waitHealthy(t, "http://"+httpAddr, 30*time.Second)
 
 	ctxCmd := exec.Command(bin, "nats-context")

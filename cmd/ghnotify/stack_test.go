@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,13 +60,14 @@ func TestStartNATSClientListener(t *testing.T) {
 		name   string
 		listen string
 	}{
-		{name: "given address", listen: freeAddr(t)},
+		{name: "given address", listen: "127.0.0.1:0"},
 		{name: "off", listen: listenOff},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := stackConfig{DataDir: filepath.Join(t.TempDir(), "data"), NATSListen: tt.listen}
-			connect, shutdown, _, err := startNATS(cfg, zerolog.Nop())
+			logs := &syncBuffer{}
+			connect, shutdown, _, err := startNATS(cfg, zerolog.New(logs))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +82,19 @@ func TestStartNATSClientListener(t *testing.T) {
 			if tt.listen == listenOff {
 				return
 			}
-			if nc, err := nats.Connect("nats://"+tt.listen, nats.MaxReconnects(0)); err == nil {
+			// The address bound on port 0, as the start logged it.
+			var started struct {
+				URL string `json:"client_url"`
+			}
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, embeddedStartedMsg) {
+					_ = json.Unmarshal([]byte(line), &started)
+				}
+			}
+			if started.URL == "" {
+				t.Fatalf("no client_url logged at start:\n%s", logs.String())
+			}
+			if nc, err := nats.Connect(started.URL, nats.MaxReconnects(0)); err == nil {
 				nc.Close()
 				t.Fatal("a client without credentials connected to the embedded server")
 			}
@@ -88,9 +102,9 @@ func TestStartNATSClientListener(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no nkey in the data directory: %v", err)
 			}
-			nc, err := nats.Connect("nats://"+tt.listen, key)
+			nc, err := nats.Connect(started.URL, key)
 			if err != nil {
-				t.Fatalf("the data directory's nkey cannot connect on %s: %v", tt.listen, err)
+				t.Fatalf("the data directory's nkey cannot connect on %s: %v", started.URL, err)
 			}
 			nc.Close()
 			if fi, err := os.Stat(NATSKeyFilePath(cfg.DataDir)); err != nil || fi.Mode().Perm() != 0o600 {
@@ -104,7 +118,8 @@ func TestStartNATSClientListener(t *testing.T) {
 // GHNOTIFY_NATS_MONITOR) on an address other hosts can reach is refused, and
 // allowed with a warning under GHNOTIFY_NATS_ALLOW_REMOTE.
 func TestStartNATSRefusesRemoteListen(t *testing.T) {
-	port := freePort(t)
+	// Refused before anything listens: port 0 is never bound.
+	port := 0
 	for _, tt := range []struct {
 		name string
 		cfg  stackConfig

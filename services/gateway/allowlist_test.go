@@ -7,6 +7,7 @@ import (
 )
 
 func TestAllowlist(t *testing.T) {
+	t.Parallel()
 	a, err := NewAllowlist(
 		[]string{"192.30.252.0/22", "2a0a:a440::/29", "203.0.113.7"},
 		[]string{"10.0.0.0/8", "::1"},
@@ -44,6 +45,7 @@ func TestAllowlist(t *testing.T) {
 }
 
 func TestAllowlistDisabledAllowsAll(t *testing.T) {
+	t.Parallel()
 	a, err := NewAllowlist(nil, []string{"10.0.0.0/8"})
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +56,7 @@ func TestAllowlistDisabledAllowsAll(t *testing.T) {
 }
 
 func TestAllowlistRejectsBadRanges(t *testing.T) {
+	t.Parallel()
 	for _, bad := range [][]string{{"10.0.0.0/33"}, {"example.com"}, {"1.2.3.4/x"}} {
 		if _, err := NewAllowlist(bad, nil); err == nil {
 			t.Errorf("NewAllowlist(%q) accepted", bad)

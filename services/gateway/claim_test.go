@@ -22,6 +22,7 @@ import (
 // same time: exactly one of each pair is stored, the other is answered as a
 // duplicate body.
 func TestConcurrentReplaysOfOneBodyStoredOnce(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	const pairs = 100
@@ -134,6 +135,7 @@ func (g *gatedStore) Publish(ctx context.Context, d *delivery.Delivery) (uint64,
 // for it and, the first having failed, stores it itself; a request with
 // another body meanwhile is not held up.
 func TestBodyClaimWaitsForFirstOutcome(t *testing.T) {
+	t.Parallel()
 	store := &gatedStore{body: `{"same":true}`, gate: make(chan struct{}), entered: make(chan struct{})}
 	in := &Ingester{store: store, dedupe: &fakeDedupe{bodies: true}, traces: &fakeTraces{}, metrics: newMetrics(nil), timeout: 30 * time.Second, claims: newBodyClaims()}
 	type outcome struct {
@@ -175,13 +177,14 @@ func TestBodyClaimWaitsForFirstOutcome(t *testing.T) {
 // TestBodyClaimWaitEndsWithContext checks that a request waiting for
 // another with the same body gives up when its deadline passes.
 func TestBodyClaimWaitEndsWithContext(t *testing.T) {
+	t.Parallel()
 	c := newBodyClaims()
 	sum := sha256.Sum256([]byte("x"))
 	release, err := c.claim(context.Background(), sum)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := c.claim(ctx, sum); !errors.Is(err, context.Canceled) {
 		t.Fatalf("claim while held, context ended = %v", err)

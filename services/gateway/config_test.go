@@ -16,6 +16,7 @@ func envOf(m map[string]string) *config.Env {
 }
 
 func TestConfigFromEnvDefaults(t *testing.T) {
+	t.Parallel()
 	e := envOf(map[string]string{"GITHUB_WEBHOOK_SECRET": "s1"})
 	c := ConfigFromEnv(e)
 	if err := e.Err(); err != nil {
@@ -32,6 +33,7 @@ func TestConfigFromEnvDefaults(t *testing.T) {
 }
 
 func TestConfigSecrets(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "secrets")
 	if err := os.WriteFile(file, []byte("# rotated 2026\nfile-one\n\n  file-two  \n"), 0o600); err != nil {
@@ -61,6 +63,7 @@ func TestConfigSecrets(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -102,6 +105,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigOpsAddrChecked(t *testing.T) {
+	t.Parallel()
 	e := envOf(map[string]string{"GITHUB_WEBHOOK_SECRET": "s", "GHNOTIFY_OPS_ADDR": "localhost"})
 	ConfigFromEnv(e)
 	if e.Err() == nil || !strings.Contains(e.Err().Error(), "GHNOTIFY_OPS_ADDR") {

@@ -21,6 +21,7 @@ func readyDeduper(bodies bool) *Deduper {
 }
 
 func TestDeduperSeen(t *testing.T) {
+	t.Parallel()
 	sum := sha256hex("body")
 	tests := []struct {
 		name     string
@@ -53,9 +54,10 @@ func TestDeduperSeen(t *testing.T) {
 }
 
 func TestDeduperNotReadyFails(t *testing.T) {
+	t.Parallel()
 	d := NewDeduper(true, time.Hour, zerolog.Nop())
 	d.Remember("known", "00")
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if r, err := d.Seen(ctx, "known", "00"); !errors.Is(err, ErrIndexNotReady) || r != "" {
 		t.Fatalf("Seen before the index is ready = %q, %v; want ErrIndexNotReady", r, err)
@@ -63,6 +65,7 @@ func TestDeduperNotReadyFails(t *testing.T) {
 }
 
 func TestKeyIndexPrune(t *testing.T) {
+	t.Parallel()
 	x := newKeyIndex(time.Hour)
 	now := time.Unix(1_000_000, 0)
 	x.add("old", now.Add(-time.Hour-time.Second))
@@ -81,7 +84,7 @@ func TestKeyIndexPrune(t *testing.T) {
 func publishDelivery(t *testing.T, js jetstream.JetStream, id, body string) uint64 {
 	t.Helper()
 	d := &delivery.Delivery{Event: "issues", ID: id, SHA256: sha256hex(body), ReceivedAt: time.Now(), Body: []byte(body)}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	ack, err := js.PublishMsg(ctx, d.Msg())
 	if err != nil {
@@ -104,6 +107,7 @@ func follow(t *testing.T, d *Deduper, js jetstream.JetStream) {
 // "not seen"), and that deliveries stored later by someone else reach the
 // index.
 func TestDeduperReplaysAndFollowsRawStream(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	const n = 500
 	var last uint64
@@ -163,6 +167,7 @@ func TestDeduperReplaysAndFollowsRawStream(t *testing.T) {
 // the stream with a horizon shorter than its age: nothing is within the
 // horizon, so the index is ready at once and the delivery is forgotten.
 func TestDeduperIgnoresDeliveriesPastHorizon(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	publishDelivery(t, ns.JS, "old", `{"old":true}`)
 	d := NewDeduper(true, time.Nanosecond, zerolog.Nop())
@@ -174,6 +179,7 @@ func TestDeduperIgnoresDeliveriesPastHorizon(t *testing.T) {
 }
 
 func TestDeduperEmptyStreamReady(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	d := NewDeduper(true, time.Hour, zerolog.Nop())
 	follow(t, d, ns.JS)
@@ -188,6 +194,7 @@ func TestDeduperEmptyStreamReady(t *testing.T) {
 // leave: the key is not taken as present, and adding it replaces the
 // entry (the other key is forgotten, nothing is falsely found).
 func TestKeyIndexCheckHash(t *testing.T) {
+	t.Parallel()
 	x := newKeyIndex(time.Hour)
 	now := time.Unix(1_000_000, 0)
 	h, check := x.hash(DeliveryKey("new"))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/provision"
+	"github.com/ghnotify/ghnotify/shared/retry"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -21,26 +22,18 @@ const pruneEvery = time.Minute
 // removed before it was read).
 func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 	var (
-		sub     jetstream.ConsumeContext
-		cons    jetstream.Consumer
-		attempt int
+		sub  jetstream.ConsumeContext
+		cons jetstream.Consumer
 	)
-	for sub == nil {
+	err := retry.Until(ctx, retry.Backoff{Base: time.Second, Max: 10 * time.Second}, func(ctx context.Context) error {
 		var err error
 		cons, sub, err = d.startFollowing(ctx, js)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		attempt++
-		d.log.Warn().Err(err).Int("attempt", attempt).Msg("reading the raw stream into the dedupe index failed; retrying")
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(min(time.Duration(attempt)*time.Second, 10*time.Second)):
-		}
+		return err
+	}, func(attempt uint64, err error, wait time.Duration) {
+		d.log.Warn().Err(err).Uint64("attempt", attempt).Dur("retry_in", wait).Msg("reading the raw stream into the dedupe index failed; retrying")
+	})
+	if err != nil {
+		return // ctx ended
 	}
 	defer func() {
 		sub.Stop()

@@ -137,7 +137,7 @@ func (g *testGateway) get(t *testing.T, path string) int {
 // rawMessages reads every message of the raw stream, by delivery id.
 func rawMessages(t *testing.T, js jetstream.JetStream) map[string][]jetstream.Msg {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, provision.StreamRaw)
 	if err != nil {
@@ -166,12 +166,47 @@ func rawMessages(t *testing.T, js jetstream.JetStream) map[string][]jetstream.Ms
 	return out
 }
 
-func TestCorpusStoredExactly(t *testing.T) {
-	corpus := corpus.Dir(t)
-	index, err := os.ReadFile(filepath.Join(corpus, "INDEX.tsv"))
-	if err != nil {
-		t.Fatal(err)
+// samplePayload is a GitHub payload to send in a test.
+type samplePayload struct {
+	event, name string
+	body        []byte
+}
+
+// samplePayloads returns the repository's own fixtures (the normalizer's,
+// one or more for every event kind) and, when present, every payload of
+// the corpus.
+func samplePayloads(t *testing.T) []samplePayload {
+	t.Helper()
+	dir := filepath.Join(corpus.RepoRoot(t), "services", "normalizer", "normalize", "testdata", "fixtures")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures in %s: %v", dir, err)
 	}
+	var out []samplePayload
+	for _, f := range files {
+		body, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		event, _, _ := strings.Cut(filepath.Base(f), ".")
+		out = append(out, samplePayload{event, f, body})
+	}
+	var cdir string
+	if t.Run("locate corpus", func(t *testing.T) { cdir = corpus.Dir(t) }) && cdir != "" {
+		for _, e := range corpus.Entries(t, cdir) {
+			body, err := os.ReadFile(filepath.Join(cdir, e.File))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, samplePayload{e.Event, e.File, body})
+		}
+	}
+	return out
+}
+
+func TestPayloadsStoredExactly(t *testing.T) {
+	t.Parallel()
+	samples := samplePayloads(t)
 	ns := natstest.Start(t)
 	// The JSON and the form copy of one payload are the same body; body
 	// dedupe is off so that both are stored and compared.
@@ -179,26 +214,18 @@ func TestCorpusStoredExactly(t *testing.T) {
 
 	want := map[string][]byte{}
 	events := map[string]string{}
-	lines := strings.Split(strings.TrimSpace(string(index)), "\n")[1:]
-	for i, line := range lines {
-		f := strings.Split(line, "\t")
-		if len(f) < 3 {
-			t.Fatalf("INDEX.tsv line %q", line)
-		}
-		body, err := os.ReadFile(filepath.Join(corpus, f[2]))
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, sp := range samples {
+		body := sp.body
 		for _, variant := range []string{"json", "form"} {
 			id := fmt.Sprintf("%s-%d", variant, i)
 			ct, sent := "application/json", body
 			if variant == "form" {
 				ct, sent = "application/x-www-form-urlencoded", []byte("payload="+url.QueryEscape(string(body)))
 			}
-			if d := g.post(t, f[0], id, ct, sent); d.status != http.StatusAccepted {
-				t.Fatalf("%s (%s): status %d %+v", f[2], variant, d.status, d.resp)
+			if d := g.post(t, sp.event, id, ct, sent); d.status != http.StatusAccepted {
+				t.Fatalf("%s (%s): status %d %+v", sp.name, variant, d.status, d.resp)
 			}
-			want[id], events[id] = body, f[0]
+			want[id], events[id] = body, sp.event
 		}
 	}
 	got := rawMessages(t, ns.JS)
@@ -229,6 +256,7 @@ func TestCorpusStoredExactly(t *testing.T) {
 }
 
 func TestDuplicatesStoredOnce(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	body := []byte(`{"action":"opened","issue":{"number":7,"title":"dup"}}`)
@@ -295,6 +323,7 @@ func keysOf(m map[string][]jetstream.Msg) []string {
 }
 
 func TestConcurrentIdenticalDeliveriesStoredOnce(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	body := []byte(`{"action":"opened","number":1}`)
@@ -332,6 +361,7 @@ func TestConcurrentIdenticalDeliveriesStoredOnce(t *testing.T) {
 }
 
 func TestNATSOutageAnswers503AndRecovers(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, func(c *Config) { c.PublishTimeout = time.Second })
 	body := func(n int) []byte { return []byte(fmt.Sprintf(`{"n":%d}`, n)) }
@@ -370,6 +400,7 @@ func TestNATSOutageAnswers503AndRecovers(t *testing.T) {
 }
 
 func TestDedupeSurvivesFullRestart(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	body := []byte(`{"action":"created","comment":{"id":1}}`)
 	g := startGateway(t, ns.NC, nil)
@@ -399,6 +430,7 @@ func TestDedupeSurvivesFullRestart(t *testing.T) {
 }
 
 func TestLargeBodyOffloaded(t *testing.T) {
+	t.Parallel()
 	opts := natstest.Options(t.TempDir())
 	opts.MaxPayload = 256 << 10
 	srv := startServer(t, opts)
@@ -422,10 +454,13 @@ func TestLargeBodyOffloaded(t *testing.T) {
 // TestSlowClientCutOff sends a request one byte a second: the server's
 // timeouts close it, and another request completes while it is still open.
 func TestSlowClientCutOff(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, func(c *Config) {
-		c.ReadHeaderTimeout = 3 * time.Second
-		c.ReadTimeout = 3 * time.Second
+		// Short enough to keep the test quick, long enough for the fast
+		// request to finish well within it on a loaded machine.
+		c.ReadHeaderTimeout = time.Second
+		c.ReadTimeout = time.Second
 	})
 	addr := strings.TrimPrefix(g.url, "http://")
 	for _, slowPart := range []string{"headers", "body"} {
@@ -455,7 +490,9 @@ func TestSlowClientCutOff(t *testing.T) {
 				close(closed)
 			}()
 			go func() {
-				tick := time.NewTicker(time.Second)
+				// One byte every 200ms: the client never goes quiet for
+				// a whole timeout, and is cut off all the same.
+				tick := time.NewTicker(200 * time.Millisecond)
 				defer tick.Stop()
 				for i := 1; i < len(slow); i++ {
 					select {
@@ -496,6 +533,7 @@ func TestSlowClientCutOff(t *testing.T) {
 // sees the deliveries the other stored, whether they were stored before it
 // started (replayed from the raw stream) or while it runs (followed).
 func TestTwoGatewaysShareDedupe(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	nc1, js := natstest.Connect(t, ns.Srv.ClientURL())
 	g1 := startGateway(t, nc1, nil)
@@ -568,6 +606,7 @@ func (g *testGateway) metric(t *testing.T, name string) float64 {
 }
 
 func TestRunRefusesHorizonBeyondRawRetention(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Secrets: []config.Secret{testSecret}, Provision: provision.Config{RawMaxAge: 24 * time.Hour, DedupeHorizon: 72 * time.Hour}}
 	// No NATS connection is needed: the configuration is refused first.
 	err := Run(context.Background(), cfg, nil, zerolog.Nop())
@@ -581,6 +620,7 @@ func TestRunRefusesHorizonBeyondRawRetention(t *testing.T) {
 // latter stored as its JSON payload), without depending on the payload
 // corpus.
 func TestStoredMessageHeaders(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	payload := []byte(`{"action":"labeled","label":{"name":"bug"}}`)
@@ -642,10 +682,11 @@ func TestStoredMessageHeaders(t *testing.T) {
 // TestReadyzNeedsRawStream checks that /readyz turns 503 when NATS is
 // connected but the raw stream cannot be reached.
 func TestReadyzNeedsRawStream(t *testing.T) {
+	t.Parallel()
 	ns := natstest.Start(t)
 	g := startGateway(t, ns.NC, nil)
 	natstest.WaitFor(t, 10*time.Second, "readyz to be 200", func() bool { return g.get(t, "/readyz") == http.StatusOK })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	if err := ns.JS.DeleteStream(ctx, provision.StreamRaw); err != nil {
 		t.Fatal(err)

@@ -157,6 +157,7 @@ func decode(t *testing.T, rec *httptest.ResponseRecorder) response {
 }
 
 func TestWebhookStatusPaths(t *testing.T) {
+	t.Parallel()
 	const payload = `{"action":"opened","issue":{"number":1}}`
 	form := "payload=" + url.QueryEscape(payload)
 	big := `{"pad":"` + strings.Repeat("x", 5000) + `"}`
@@ -402,6 +403,7 @@ func TestWebhookStatusPaths(t *testing.T) {
 }
 
 func TestDuplicateAfterStore(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	const payload = `{"zen":"Design for failure."}`
 	for i, want := range []int{202, 200} {
@@ -440,6 +442,7 @@ func TestDuplicateAfterStore(t *testing.T) {
 // 4 KiB: a declared Content-Length over the cap is refused before a byte is
 // read, and a chunked body is cut off just past the cap.
 func TestRefusalDoesNotReadOversizedBody(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name          string
 		contentLength int64
@@ -485,6 +488,7 @@ type fakeIndex bool
 func (f fakeIndex) Ready() bool { return bool(f) }
 
 func TestReadyzWaitsForDedupeIndex(t *testing.T) {
+	t.Parallel()
 	m := newMetrics(nil)
 	h := routes(http.NotFoundHandler(), m, &readiness{index: fakeIndex(false)})
 	rec := httptest.NewRecorder()
@@ -497,6 +501,7 @@ func TestReadyzWaitsForDedupeIndex(t *testing.T) {
 // TestMethodNotAllowedNamesRouteMethods checks the Allow header of a 405 on
 // each route.
 func TestMethodNotAllowedNamesRouteMethods(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil)
 	for path, want := range map[string]string{WebhookPath: "POST", "/healthz": "GET, HEAD", "/readyz": "GET, HEAD"} {
 		method := http.MethodPost
@@ -515,6 +520,7 @@ func TestMethodNotAllowedNamesRouteMethods(t *testing.T) {
 // 25 MiB cap and sends ten bytes: the gateway must not allocate what the
 // client only announced.
 func TestDeclaredLengthNotAllocatedUpFront(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest("POST", WebhookPath, io.MultiReader(strings.NewReader("0123456789"), errReader{}))
 	r.ContentLength = 20 << 20
 	var before, after runtime.MemStats

@@ -90,6 +90,7 @@ func scrapeMetrics(t *testing.T, h http.Handler) map[string]float64 {
 // TestMetricsAfterTraffic sends one request down every path and checks that
 // each metric family is exported with the expected labels and counts.
 func TestMetricsAfterTraffic(t *testing.T) {
+	t.Parallel()
 	var wh *webhookHandler
 	f := newFixture(t, func(h *webhookHandler) {
 		wh = h
@@ -198,6 +199,7 @@ var deliveryLogMessages = map[string]bool{
 // TestDeliveryLogLinesCarryIDAndEvent checks that every line the webhook
 // handler logs names the delivery and the event, on every path.
 func TestDeliveryLogLinesCarryIDAndEvent(t *testing.T) {
+	t.Parallel()
 	logs := &syncBuffer{}
 	f := newFixture(t, func(h *webhookHandler) { h.log = zerolog.New(logs).Level(zerolog.DebugLevel) })
 	const payload = `{"action":"opened"}`
@@ -242,6 +244,7 @@ func TestDeliveryLogLinesCarryIDAndEvent(t *testing.T) {
 // TestInsecureModeWarnsOnEveryRequest checks that without signature checks
 // each request logs a warning and is counted.
 func TestInsecureModeWarnsOnEveryRequest(t *testing.T) {
+	t.Parallel()
 	logs := &syncBuffer{}
 	f := newFixture(t, func(h *webhookHandler) {
 		h.insecure = true
@@ -275,6 +278,7 @@ func TestInsecureModeWarnsOnEveryRequest(t *testing.T) {
 // TestRunRefusesWithoutSecret checks that a gateway given no secret does not
 // start unless the insecure development flag is set.
 func TestRunRefusesWithoutSecret(t *testing.T) {
+	t.Parallel()
 	for _, secrets := range [][]config.Secret{nil, {""}} {
 		// No NATS connection is needed: the configuration is refused first.
 		err := Run(context.Background(), Config{Secrets: secrets}, nil, zerolog.Nop())
@@ -290,6 +294,7 @@ func TestRunRefusesWithoutSecret(t *testing.T) {
 // TestHTTPServerHardening checks that every timeout and the header cap
 // reach the HTTP server, by default and when configured.
 func TestHTTPServerHardening(t *testing.T) {
+	t.Parallel()
 	d := Config{}.withDefaults()
 	s := newHTTPServer(d, http.NotFoundHandler(), zerolog.Nop())
 	if s.ReadHeaderTimeout != DefaultReadHeaderTimeout || s.ReadTimeout != DefaultReadTimeout || s.WriteTimeout != DefaultWriteTimeout ||
@@ -313,6 +318,7 @@ func TestHTTPServerHardening(t *testing.T) {
 // outage, and checks that no log line holds a secret, a signature header
 // value or any part of a body.
 func TestLogsNeverCarrySecretsSignaturesOrBodies(t *testing.T) {
+	t.Parallel()
 	const (
 		secret  = "s3cr3t-Gateway-Secret-Value"
 		retired = "retired-Secret-Value-0451"

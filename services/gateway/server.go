@@ -37,7 +37,6 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return err
 	}
 	cfg = cfg.withDefaults()
-	log = log.With().Str("service", "gateway").Logger()
 
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout))
 	if err != nil {

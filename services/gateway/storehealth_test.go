@@ -20,6 +20,7 @@ import (
 )
 
 func TestStoreHealth(t *testing.T) {
+	t.Parallel()
 	notStored := fmt.Errorf("publishing raw delivery: %w: %w", ErrNotStored, context.DeadlineExceeded)
 	tests := []struct {
 		name     string
@@ -111,6 +112,7 @@ func fillDisk(t *testing.T, dir string, leave uint64) {
 // delivery cannot be stored, /readyz answers 503 although NATS is
 // connected and the stream answers.
 func TestReadyzAfterDeliveryNotStored(t *testing.T) {
+	t.Parallel()
 	dir := mountTmpfs(t, "24m")
 	opts := natstest.Options(filepath.Join(dir, "jetstream"))
 	srv := natsserver.RunServer(opts)

@@ -19,6 +19,7 @@ const (
 )
 
 func TestGitHubTestVector(t *testing.T) {
+	t.Parallel()
 	if got := Sign(vectorSecret, []byte(vectorBody)); got != vectorSignature {
 		t.Fatalf("Sign = %s, want %s", got, vectorSignature)
 	}
@@ -34,6 +35,7 @@ func TestGitHubTestVector(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	body := []byte(`{"zen":"Keep it logically awesome."}`)
 	v := NewVerifier([]config.Secret{"old-secret", "", "new-secret"})
 	tests := []struct {
@@ -73,6 +75,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifierWithoutSecretsRefusesEverything(t *testing.T) {
+	t.Parallel()
 	v := NewVerifier(nil)
 	if _, err := v.Verify([]byte(vectorBody), vectorSignature, ""); !errors.Is(err, errSignatureMismatch) {
 		t.Fatalf("Verify with no secret = %v, want mismatch", err)
@@ -80,6 +83,7 @@ func TestVerifierWithoutSecretsRefusesEverything(t *testing.T) {
 }
 
 func TestParseIdentity(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("a", 65)
 	tests := []struct {
 		name    string
@@ -132,6 +136,7 @@ func TestParseIdentity(t *testing.T) {
 }
 
 func TestParseContentType(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		ct   string
 		want bodyFormat
@@ -157,6 +162,7 @@ func TestParseContentType(t *testing.T) {
 }
 
 func TestFormPayload(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		body string
 		want string

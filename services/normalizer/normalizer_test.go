@@ -51,7 +51,7 @@ func rawDelivery(id, eventName string, body []byte) *delivery.Delivery {
 // publishRaw stores m in the raw stream and returns its stream sequence.
 func publishRaw(t testing.TB, js jetstream.JetStream, m *nats.Msg) uint64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	ack, err := js.PublishMsg(ctx, m)
 	if err != nil {
@@ -157,6 +157,7 @@ func (o *observer) total() int {
 }
 
 func TestRunPublishesEventsAndTraces(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	startNormalizer(t, s, testConfig(), nil)
 
@@ -216,9 +217,10 @@ func TestRunPublishesEventsAndTraces(t *testing.T) {
 // event and died before acking: a fresh normalizer gets the redelivery, and
 // the events stream still holds the event once.
 func TestCrashAfterPublishBeforeAck(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	cfg := testConfig()
-	ctx := context.Background()
+	ctx := t.Context()
 	cons, err := s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, ConsumerConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
@@ -268,6 +270,7 @@ func TestCrashAfterPublishBeforeAck(t *testing.T) {
 
 // TestReplicasShareWork runs two normalizers on the same durable consumer.
 func TestReplicasShareWork(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	cfg := Defaults()
 	cfg.PullBatch = 5
@@ -309,6 +312,7 @@ func TestReplicasShareWork(t *testing.T) {
 // the dead-letter stream with their reason and headers, are traced, and do
 // not hold up the message behind them.
 func TestPoisonMessageIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	startNormalizer(t, s, testConfig(), nil)
 
@@ -398,10 +402,11 @@ func (f *flakyTraces) get(key string) (trace.Record, bool) {
 // TestLastDeliveryIsDeadLettered checks that a message failing for a
 // transient reason on every delivery is dead-lettered and traced on its last.
 func TestLastDeliveryIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	cfg := testConfig()
 	cfg.MaxDeliver = 2
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	cons, err := s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, ConsumerConfig(cfg))
 	if err != nil {
 		t.Fatal(err)
@@ -454,6 +459,7 @@ func (f *fakeDLQ) Publish(_ context.Context, l deadletter.Letter) error {
 }
 
 func TestTracingDeadLetterer(t *testing.T) {
+	t.Parallel()
 	hdr := nats.Header{}
 	hdr.Set(delivery.HeaderDelivery, "d1")
 	hdr.Set(delivery.HeaderEvent, "push")

@@ -15,6 +15,7 @@ import (
 // TestOpsEndpoints runs the normalizer with an operations address and
 // checks /healthz, /readyz (ready once consuming) and /metrics on it.
 func TestOpsEndpoints(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 // Go types in shared/event: every JSON member of every type is described,
 // nothing else is, and the members the Go types always emit are required.
 func TestEventSchemaMatchesTypes(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "event-schema.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ func lookupMap(m map[string]string) Lookup {
 }
 
 func TestEnv(t *testing.T) {
+	t.Parallel()
 	e := NewEnv(lookupMap(map[string]string{
 		"S": " hello ", "I": "42", "B": "true", "D": "72h", "L": "a, b,,c", "BAD_I": "x", "BAD_D": "-1s", "EMPTY": "",
 	}))
@@ -48,6 +49,7 @@ func TestEnv(t *testing.T) {
 }
 
 func TestSecretNeverPrints(t *testing.T) {
+	t.Parallel()
 	s := Secret("hunter2")
 	type C struct{ Token Secret }
 	b, _ := json.Marshal(C{s})

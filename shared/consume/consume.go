@@ -14,13 +14,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/deadletter"
+	"github.com/ghnotify/ghnotify/shared/retry"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -112,21 +112,18 @@ func IsHold(err error) bool {
 	return ok
 }
 
-// Backoff returns a capped exponential delay with full jitter for the given
-// delivery attempt (1 for the first delivery).
-func Backoff(attempt uint64) time.Duration {
-	return ExpBackoff(attempt, time.Second, 5*time.Minute)
-}
+// redelivery is the backoff of a failed message: 1 s doubling to 5 min,
+// jittered.
+var redelivery = retry.Backoff{Base: time.Second, Max: 5 * time.Minute, Jitter: true}
+
+// Backoff returns the redelivery delay after the given delivery attempt
+// (1 for the first delivery): 1 s doubling to 5 min, jittered.
+func Backoff(attempt uint64) time.Duration { return redelivery.Delay(attempt) }
 
 // ExpBackoff returns base doubled for each attempt after the first, capped
-// at maxDelay, with jitter: a delay between half of it and all of it.
+// at maxDelay, jittered.
 func ExpBackoff(attempt uint64, base, maxDelay time.Duration) time.Duration {
-	d := base
-	for i := uint64(1); i < attempt && d < maxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, maxDelay)
-	return d/2 + rand.N(d/2+1)
+	return retry.Backoff{Base: base, Max: maxDelay, Jitter: true}.Delay(attempt)
 }
 
 // DeadLetterer stores a message that will not be processed.

@@ -17,6 +17,7 @@ import (
 )
 
 func TestBackoffGrowsAndCaps(t *testing.T) {
+	t.Parallel()
 	for attempt := uint64(1); attempt < 40; attempt++ {
 		d := consume.Backoff(attempt)
 		if d <= 0 || d > 5*time.Minute {
@@ -29,6 +30,7 @@ func TestBackoffGrowsAndCaps(t *testing.T) {
 }
 
 func TestPermanentAndRetryAfterWrap(t *testing.T) {
+	t.Parallel()
 	base := errors.New("boom")
 	if !consume.IsPermanent(consume.Permanent(base)) || !errors.Is(consume.Permanent(base), base) {
 		t.Fatal("Permanent lost its mark or its cause")
@@ -46,8 +48,9 @@ func TestPermanentAndRetryAfterWrap(t *testing.T) {
 // original headers, a transient failure is retried until it succeeds, and a
 // message failing on its last delivery is dead-lettered, not lost.
 func TestRunSettles(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cons, err := s.JS.CreateOrUpdateConsumer(ctx, provision.StreamRaw, jetstream.ConsumerConfig{
 		Durable: "test", AckPolicy: jetstream.AckExplicitPolicy, MaxDeliver: 3, AckWait: 5 * time.Second,

@@ -65,7 +65,7 @@ func startRun(t *testing.T, s *natstest.Server, h consume.Handler, settler *cons
 
 func waitSettled(t *testing.T, s *natstest.Server, cons jetstream.Consumer, deadLetters uint64) jetstream.Stream {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	dlq, err := s.JS.Stream(ctx, provision.StreamDLQ)
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +86,7 @@ func waitSettled(t *testing.T, s *natstest.Server, cons jetstream.Consumer, dead
 // ones after: the message must come back until its dead letter is stored,
 // never vanish.
 func TestDeadLetterFailingOnLastDeliveryIsNotLost(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		panics bool
@@ -125,6 +126,7 @@ func TestDeadLetterFailingOnLastDeliveryIsNotLost(t *testing.T) {
 // ways: each message is dead-lettered with the panic and where it happened,
 // and the loop goes on with the messages behind it.
 func TestPanickingHandlerIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	var nilMap map[string]int
 	var nilPtr *struct{ n int }
 	cases := []struct {
@@ -177,6 +179,7 @@ func TestPanickingHandlerIsDeadLettered(t *testing.T) {
 }
 
 func TestProtect(t *testing.T) {
+	t.Parallel()
 	base := errors.New("plain failure")
 	if err := consume.Protect(func() error { return base }); err != base {
 		t.Errorf("Protect changed a returned error: %v", err)

@@ -1,15 +1,30 @@
 // Package corpus finds, for tests, the repository's root and the corpus of
 // example GitHub webhook payloads kept beside the checkout, in
-// ../shared/testdata/github-webhooks. Tests that use the corpus skip cleanly
-// where it is absent.
+// ../shared/testdata/github-webhooks. The corpus is extra coverage: every
+// event kind also has fixtures of its own inside the repository, so a clone
+// on its own runs a complete test suite. Where the corpus is absent, the
+// tests that read it skip, and the test binary says so once on stderr; with
+// the environment variable CI set, an absent corpus fails them instead.
 package corpus
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
+
+// missing prints, once per test binary, the line that says the corpus is absent.
+var missing = &reporter{w: os.Stderr}
+
+// reporter writes one line, once.
+type reporter struct {
+	once sync.Once
+	w    io.Writer
+}
 
 // RepoRoot returns the directory holding go.work, walking up from the
 // test's working directory; the test fails when there is none.
@@ -39,19 +54,44 @@ func findRoot() (string, bool) {
 	}
 }
 
-// Dir returns the payload corpus directory, or skips the test when the
-// corpus is not there.
+// Dir returns the payload corpus directory. When the corpus is not there,
+// the test fails if the environment variable CI is set (a CI run must not
+// lose coverage unnoticed) and skips otherwise.
 func Dir(t testing.TB) string {
 	t.Helper()
+	dir, err := locate()
+	_, ci := os.LookupEnv("CI")
+	return settle(t, dir, err, ci, missing)
+}
+
+// settle returns dir when err is nil; otherwise it fails t (ci) or reports
+// err once through rep and skips t.
+func settle(t testing.TB, dir string, err error, ci bool, rep *reporter) string {
+	t.Helper()
+	if err == nil {
+		return dir
+	}
+	if ci {
+		t.Fatalf("%v; CI is set, so an absent corpus is an error", err)
+	}
+	rep.once.Do(func() {
+		fmt.Fprintf(rep.w, "corpus: %v; the tests that read it are skipped (the repository's own fixtures still run)\n", err)
+	})
+	t.Skip("payload corpus absent")
+	return ""
+}
+
+// locate returns the corpus directory, or why it is not available.
+func locate() (string, error) {
 	root, ok := findRoot()
 	if !ok {
-		t.Skip("no go.work above the test's directory; the payload corpus cannot be located")
+		return "", fmt.Errorf("no go.work above the test's directory, so the payload corpus cannot be located")
 	}
 	dir := filepath.Join(root, "..", "shared", "testdata", "github-webhooks")
 	if _, err := os.Stat(filepath.Join(dir, "INDEX.tsv")); err != nil {
-		t.Skipf("payload corpus not present at %s", dir)
+		return "", fmt.Errorf("payload corpus not present at %s", filepath.Clean(dir))
 	}
-	return dir
+	return dir, nil
 }
 
 // Entry is one payload of the corpus, as INDEX.tsv lists it.

@@ -8,6 +8,7 @@ import (
 )
 
 func TestMsgRoundTrip(t *testing.T) {
+	t.Parallel()
 	d := Delivery{
 		Event: "pull_request", ID: "d-1", HookID: "42", TargetType: "repository", TargetID: "7",
 		SHA256: "abc", ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Body: []byte(`{}`),
@@ -30,6 +31,7 @@ func TestMsgRoundTrip(t *testing.T) {
 }
 
 func TestFromMsgRejects(t *testing.T) {
+	t.Parallel()
 	tests := map[string]nats.Header{
 		"no event":      {HeaderDelivery: {"d"}},
 		"no delivery":   {HeaderEvent: {"push"}},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
@@ -20,11 +21,15 @@ import (
 // in-process without the key; and that the user key can, from its seed file
 // as the nats CLI reads it and in-process.
 func TestOnlyTheUserKeyConnects(t *testing.T) {
+	t.Parallel()
 	key, _, _, err := LoadOrCreateUserKey(filepath.Join(t.TempDir(), "nats-user.nk"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := Start(Config{StoreDir: t.TempDir(), ClientAddr: "127.0.0.1:0", User: key}, zerolog.Nop())
+	// Over the unbuffered in-process pipe, the server's -ERR to a refused
+	// client waits for the server's write deadline (10 s by default); a
+	// short one ends that sooner. Admitted clients are unaffected.
+	srv, err := Start(Config{StoreDir: t.TempDir(), ClientAddr: "127.0.0.1:0", User: key, WriteDeadline: time.Second}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +105,7 @@ func TestOnlyTheUserKeyConnects(t *testing.T) {
 // listener without credentials, and a client or monitoring address other
 // hosts can reach unless allowed, then warns.
 func TestStartRefusesUnsafeListeners(t *testing.T) {
+	t.Parallel()
 	key, _, _, err := LoadOrCreateUserKey(filepath.Join(t.TempDir(), "nats-user.nk"))
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +158,7 @@ func TestStartRefusesUnsafeListeners(t *testing.T) {
 }
 
 func TestLoadOrCreateUserKey(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "data", "nats-user.nk")
 	key, created, _, err := LoadOrCreateUserKey(path)
 	if err != nil {

@@ -70,13 +70,14 @@ func fillDisk(t *testing.T, dir string, leave uint64) string {
 // for KeepStoring to make the server store again. Every acknowledged
 // message is still there.
 func TestStoringResumesAfterDiskFull(t *testing.T) {
+	t.Parallel()
 	dir := mountTmpfs(t, "24m")
 	srv, err := Start(Config{StoreDir: filepath.Join(dir, "jetstream")}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	kept := make(chan struct{})
 	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
 	defer func() { cancel(); <-kept }()
@@ -87,7 +88,7 @@ func TestStoringResumesAfterDiskFull(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer pcancel()
 	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
 		t.Fatal(err)
@@ -143,12 +144,13 @@ func TestStoringResumesAfterDiskFull(t *testing.T) {
 // nats-server does on a permission error while writing, and waits for
 // KeepStoring to start it again.
 func TestJetStreamRestartedAfterItDisabledItself(t *testing.T) {
+	t.Parallel()
 	srv, err := Start(Config{StoreDir: t.TempDir()}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	kept := make(chan struct{})
 	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
 	defer func() { cancel(); <-kept }()
@@ -158,7 +160,7 @@ func TestJetStreamRestartedAfterItDisabledItself(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer pcancel()
 	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
 		t.Fatal(err)
@@ -178,6 +180,7 @@ func TestJetStreamRestartedAfterItDisabledItself(t *testing.T) {
 // fails at start with that cause. The ready timeout is far longer than the
 // test's own timeout, so waiting for readiness would fail the test.
 func TestStartFailsOnReadOnlyStore(t *testing.T) {
+	t.Parallel()
 	var dir string
 	if os.Geteuid() == 0 {
 		// Root writes through file modes; a read-only mount stops it.
@@ -207,6 +210,7 @@ func TestStartFailsOnReadOnlyStore(t *testing.T) {
 // TestStartFailsOnBusyClientPort checks that a client address in use fails
 // at start with that cause.
 func TestStartFailsOnBusyClientPort(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

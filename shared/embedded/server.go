@@ -42,6 +42,9 @@ type Config struct {
 	MaxPayload int32
 	// ReadyTimeout bounds the wait for the server to accept connections.
 	ReadyTimeout time.Duration
+	// WriteDeadline bounds a write to one client before the server drops
+	// it; zero keeps the NATS server's default (10 s).
+	WriteDeadline time.Duration
 }
 
 // Server is a running embedded NATS server.
@@ -64,6 +67,9 @@ func Start(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	if cfg.MaxPayload > 0 {
 		opts.MaxPayload = cfg.MaxPayload
+	}
+	if cfg.WriteDeadline > 0 {
+		opts.WriteDeadline = cfg.WriteDeadline
 	}
 	if cfg.User != nil {
 		opts.Nkeys = []*server.NkeyUser{{Nkey: cfg.User.PublicKey()}}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestKind(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		event, action string
 		merged        bool
@@ -28,6 +29,7 @@ func TestKind(t *testing.T) {
 }
 
 func TestMarshalRoundTrip(t *testing.T) {
+	t.Parallel()
 	e := &Event{
 		SpecVersion: SpecVersion, ID: ID("d1", "issues.opened"), Source: "https://github.com/acme/api",
 		Type: Type("issues.opened"), Subject: "acme/api#1", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),

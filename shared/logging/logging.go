@@ -3,11 +3,12 @@ package logging
 
 import (
 	"fmt"
-	"github.com/ghnotify/ghnotify/shared/config"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/rs/zerolog"
 )
 
@@ -28,6 +29,14 @@ func FromEnv(e *config.Env, defaultFormat string) Config {
 	}
 }
 
+// init sets zerolog's process-wide formats once, before any logger can
+// read them: RFC 3339 times, and durations as "1.5s", not as a bare number
+// of milliseconds.
+func init() {
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	zerolog.DurationFieldFormat = zerolog.DurationFormatString
+}
+
 // New returns a logger writing to w at the configured level and format.
 func New(w io.Writer, cfg Config) (zerolog.Logger, error) {
 	lvl := zerolog.InfoLevel
@@ -41,10 +50,20 @@ func New(w io.Writer, cfg Config) (zerolog.Logger, error) {
 	switch strings.ToLower(cfg.Format) {
 	case "", "json":
 	case "console", "text":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !isTerminal(w)}
 	default:
 		return zerolog.Nop(), fmt.Errorf("unknown log format %q (json or console)", cfg.Format)
 	}
-	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// isTerminal reports whether w is a terminal: colour codes are for people
+// at a terminal, not for files, pipes and log collectors.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -141,3 +141,26 @@ func Connect(name string, cfg Config, log zerolog.Logger, extra ...nats.Option) 
 	}
 	return c, nil
 }
+
+// RedactedURL is URL with the password or token of every server URL masked,
+// for logs.
+func (c Config) RedactedURL() string {
+	parts := strings.Split(c.URL, ",")
+	for i, u := range parts {
+		p, err := neturl.Parse(strings.TrimSpace(u))
+		if err != nil {
+			parts[i] = config.Masked // unparsable: it may hold anything
+			continue
+		}
+		if p.User == nil {
+			continue
+		}
+		if _, ok := p.User.Password(); ok {
+			p.User = neturl.UserPassword(p.User.Username(), config.Masked)
+		} else {
+			p.User = neturl.User(config.Masked) // a token in the user part
+		}
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}

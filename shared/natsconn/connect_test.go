@@ -7,6 +7,7 @@ import (
 )
 
 func TestHasCredentials(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config

@@ -12,6 +12,7 @@ import (
 // TestDrainAndWaitFlushesPending publishes without waiting, then drains:
 // every message must have reached the subscriber once DrainAndWait returns.
 func TestDrainAndWaitFlushesPending(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
 	got := make(chan *nats.Msg, 1000)
 	sub, err := s.NC.ChanSubscribe("drain.test", got)
@@ -45,6 +46,7 @@ func TestDrainAndWaitFlushesPending(t *testing.T) {
 }
 
 func TestOptionsRefuseMissingNKeyFile(t *testing.T) {
+	t.Parallel()
 	if _, err := Options("x", Config{NKeyFile: "/nonexistent/seed.nk"}, zerolog.Nop()); err == nil {
 		t.Fatal("Options accepted a missing nkey seed file")
 	}

@@ -37,7 +37,17 @@ type Server struct {
 // ghnotify's streams and buckets. Everything stops when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with the server options changed by adjust first (when
+// not nil), e.g. a smaller max_payload for a test of what exceeds it.
+func StartWith(t testing.TB, adjust func(*server.Options)) *Server {
+	t.Helper()
 	opts := Options(t.TempDir())
+	if adjust != nil {
+		adjust(opts)
+	}
 	srv := natsserver.RunServer(opts)
 	t.Cleanup(func() {
 		srv.Shutdown()

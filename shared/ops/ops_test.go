@@ -22,6 +22,7 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 }
 
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "some_metric 1\n") })
 	var notReady error = errors.New("still starting")
 	h := Handler(false, Endpoints{Metrics: metrics, Ready: func(context.Context) error { return notReady }})
@@ -47,6 +48,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestStartServesAndShutsDown(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +75,7 @@ func TestStartServesAndShutsDown(t *testing.T) {
 }
 
 func TestOffServesNothing(t *testing.T) {
+	t.Parallel()
 	for _, c := range []Config{{}, {Addr: Off}} {
 		s, err := Start(c, Endpoints{}, zerolog.Nop())
 		if err != nil || s != nil {
@@ -85,6 +88,7 @@ func TestOffServesNothing(t *testing.T) {
 }
 
 func TestFromEnv(t *testing.T) {
+	t.Parallel()
 	env := func(m map[string]string) *config.Env {
 		return config.NewEnv(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
 	}

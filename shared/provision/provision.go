@@ -6,11 +6,11 @@ package provision
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/retry"
 	"github.com/ghnotify/ghnotify/shared/subject"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -189,27 +189,21 @@ func WaitEnsure(ctx context.Context, js jetstream.JetStream, c Config, log zerol
 }
 
 // Retry calls fn until it succeeds or ctx ends, backing off from 250 ms to 5 s
-// and logging each failure at most once per attempt.
+// and logging each failure once. Each call gets at most 10 s.
 func Retry(ctx context.Context, log zerolog.Logger, what string, fn func(ctx context.Context) error) error {
-	wait := 250 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := fn(actx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", what, errors.Join(ctx.Err(), err))
-		}
-		log.Warn().Err(err).Int("attempt", attempt).Dur("retry_in", wait).Msg(what + " failed; retrying")
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: %w", what, errors.Join(ctx.Err(), err))
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 5*time.Second)
+	err := retry.Until(ctx, retry.Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second},
+		func(ctx context.Context) error {
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			return fn(actx)
+		},
+		func(attempt uint64, err error, wait time.Duration) {
+			log.Warn().Err(err).Uint64("attempt", attempt).Dur("retry_in", wait).Msg(what + " failed; retrying")
+		})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
+	return nil
 }
 
 // FromEnv reads the provisioning settings every service shares. All services

@@ -11,8 +11,9 @@ import (
 )
 
 func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t) // provisions once with defaults
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	c := provision.Defaults()
 	c.RawMaxAge = 14 * 24 * time.Hour
@@ -51,8 +52,9 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 // the update is accepted, the durable keeps its acknowledged position (no
 // replay), and a message that had used up the old limit is delivered again.
 func TestConsumerMaxDeliverUpdatesInPlace(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	old := jetstream.ConsumerConfig{
 		Durable: "upgrade", AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy,

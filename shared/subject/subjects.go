@@ -94,6 +94,12 @@ const hexDigits = "0123456789ABCDEF"
 
 // Encode returns s lowercased as a single NATS subject token, with every byte
 // outside [a-z0-9_-] percent-encoded. Encode("") is "".
+//
+// Hand-written because no standard encoding fits: url.PathEscape and
+// url.QueryEscape leave '.' as it is (it splits a NATS token), base64 and
+// hex are not readable in a subject filter, and the encoding must be
+// reversible and stable across releases, since subjects are stored in
+// streams and named in routes.
 func Encode(s string) string {
 	s = strings.ToLower(s)
 	clean := true

@@ -6,6 +6,7 @@ import (
 )
 
 func TestEncode(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"acme", "acme"},
 		{"Acme-Corp", "acme-corp"},
@@ -32,6 +33,7 @@ func TestEncode(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
+	t.Parallel()
 	for _, tok := range []string{"a.b", "%2", "%zz", "%61", "%41", "A", "a b"} {
 		if _, err := Decode(tok); err == nil {
 			t.Errorf("Decode(%q) succeeded, want error", tok)
@@ -40,6 +42,7 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func TestEventRoundTrip(t *testing.T) {
+	t.Parallel()
 	s := Event("Socket.IO", "socket.io-client", "pull_request", "merged")
 	if want := "github.event.socket%2Eio.socket%2Eio-client.pull_request.merged"; s != want {
 		t.Fatalf("Event = %q, want %q", s, want)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestKeyPart(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"72d3162e-cc78-11e3-81ab-4c9367dc0958", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
 		{"abc_DEF-1", "abc_DEF-1"},
@@ -50,8 +51,9 @@ func FuzzKeyPart(f *testing.F) {
 }
 
 func TestStorePutList(t *testing.T) {
+	t.Parallel()
 	s := natstest.Start(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	kv, err := s.JS.KeyValue(ctx, provision.BucketTrace)
 	if err != nil {

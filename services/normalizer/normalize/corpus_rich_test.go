@@ -295,6 +295,7 @@ var commonChecks = []richCheck{
 // payload. With the corpus present, every check must apply to at least one
 // payload, so that a misspelt path cannot make it pass vacuously.
 func TestRichFields(t *testing.T) {
+	t.Parallel()
 	applied := map[string]int{}
 	seen := map[string]bool{}
 	run := func(t *testing.T, name, eventName string, body []byte) {

@@ -51,6 +51,7 @@ type expectation struct {
 }
 
 func TestCorpus(t *testing.T) {
+	t.Parallel()
 	dir := corpus.Dir(t)
 	entries := readIndex(t, dir)
 	if len(entries) == 0 {
@@ -161,54 +162,73 @@ var awkwardNames = []struct{ owner, repo string }{
 	{"a*b>c d", "x%2Ey.Z\té"},
 }
 
-// TestCorpusSubjectsWithAwkwardNames renames the repository and
-// organization of every corpus payload to names that need escaping, and
-// checks that each subject is valid and decodes back to those names. The
-// corpus's own names need no escaping beyond lowercasing, so this is what
-// would catch a broken encoding.
-func TestCorpusSubjectsWithAwkwardNames(t *testing.T) {
-	dir := corpus.Dir(t)
-	for i, ent := range readIndex(t, dir) {
-		body, err := os.ReadFile(filepath.Join(dir, ent.file))
+// TestSubjectsWithAwkwardNames renames the repository and organization of
+// every fixture and, when present, every corpus payload to names that need
+// escaping, and checks that each subject is valid and decodes back to those
+// names. The payloads' own names need no escaping beyond lowercasing, so
+// this is what would catch a broken encoding.
+func TestSubjectsWithAwkwardNames(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "fixtures", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fixtures: %v", err)
+	}
+	for _, f := range files {
+		event, _, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), ".")
+		checkAwkwardNames(t, f, event)
+	}
+	t.Run("corpus", func(t *testing.T) {
+		dir := corpus.Dir(t)
+		for _, ent := range readIndex(t, dir) {
+			checkAwkwardNames(t, filepath.Join(dir, ent.file), ent.event)
+		}
+	})
+}
+
+// checkAwkwardNames normalizes the payload in file under each of
+// awkwardNames and checks the subject.
+func checkAwkwardNames(t *testing.T, file, eventName string) {
+	t.Helper()
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Decoded once: each name below overwrites the same members.
+	var payload map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	if err := dec.Decode(&payload); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	for _, n := range awkwardNames {
+		wantOwner, wantRepo := "", ""
+		if r, ok := payload["repository"].(map[string]any); ok {
+			r["name"], r["full_name"] = n.repo, n.owner+"/"+n.repo
+			if o, ok := r["owner"].(map[string]any); ok {
+				o["login"] = n.owner
+			}
+			wantOwner, wantRepo = n.owner, n.repo
+		} else if o, ok := payload["organization"].(map[string]any); ok {
+			o["login"] = n.owner
+			wantOwner = n.owner
+		}
+		renamed, err := json.Marshal(payload)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range awkwardNames {
-			var payload map[string]any
-			dec := json.NewDecoder(strings.NewReader(string(body)))
-			dec.UseNumber()
-			if err := dec.Decode(&payload); err != nil {
-				t.Fatalf("%s: %v", ent.file, err)
-			}
-			wantOwner, wantRepo := "", ""
-			if r, ok := payload["repository"].(map[string]any); ok {
-				r["name"], r["full_name"] = n.repo, n.owner+"/"+n.repo
-				if o, ok := r["owner"].(map[string]any); ok {
-					o["login"] = n.owner
-				}
-				wantOwner, wantRepo = n.owner, n.repo
-			} else if o, ok := payload["organization"].(map[string]any); ok {
-				o["login"] = n.owner
-				wantOwner = n.owner
-			}
-			renamed, err := json.Marshal(payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ev := normalizeOne(t, delivery.Delivery{Event: ent.event, ID: fmt.Sprintf("awkward-%03d", i), Body: renamed})
-			subj := Subject(&ev)
-			if !subject.Valid(subj) {
-				t.Errorf("%s as %s/%s: subject %q is not valid", ent.file, n.owner, n.repo, subj)
-				continue
-			}
-			parts, err := subject.ParseEvent(subj)
-			if err != nil {
-				t.Errorf("%s as %s/%s: ParseEvent(%q): %v", ent.file, n.owner, n.repo, subj, err)
-				continue
-			}
-			if parts.Owner != strings.ToLower(wantOwner) || parts.Repo != strings.ToLower(wantRepo) {
-				t.Errorf("%s: subject %q decodes to %q/%q, want %q/%q", ent.file, subj, parts.Owner, parts.Repo, wantOwner, wantRepo)
-			}
+		ev := normalizeOne(t, delivery.Delivery{Event: eventName, ID: "awkward-" + filepath.Base(file), Body: renamed})
+		subj := Subject(&ev)
+		if !subject.Valid(subj) {
+			t.Errorf("%s as %s/%s: subject %q is not valid", file, n.owner, n.repo, subj)
+			continue
+		}
+		parts, err := subject.ParseEvent(subj)
+		if err != nil {
+			t.Errorf("%s as %s/%s: ParseEvent(%q): %v", file, n.owner, n.repo, subj, err)
+			continue
+		}
+		if parts.Owner != strings.ToLower(wantOwner) || parts.Repo != strings.ToLower(wantRepo) {
+			t.Errorf("%s: subject %q decodes to %q/%q, want %q/%q", file, subj, parts.Owner, parts.Repo, wantOwner, wantRepo)
 		}
 	}
 }

@@ -91,6 +91,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestNormalizeFields(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		fixture  string
 		kind     string
@@ -390,6 +391,7 @@ func TestNormalizeFields(t *testing.T) {
 }
 
 func TestNormalizeRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, event, body string
 	}{
@@ -423,6 +425,7 @@ func TestNormalizeRejects(t *testing.T) {
 // TestNormalizeTolerates covers payloads whose inner values go-github cannot
 // read: the event still comes through.
 func TestNormalizeTolerates(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, event, body, kind, repo string
 		wantTarget                    bool
@@ -475,6 +478,7 @@ func TestNormalizeTolerates(t *testing.T) {
 // TestSource covers the CloudEvents source of payloads whose URLs are
 // missing or unusable: it is always an absolute, escaped URL.
 func TestSource(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, body, want string }{
 		{"repository URL", `{"repository":{"full_name":"acme/api","html_url":"https://github.com/acme/api"}}`, "https://github.com/acme/api"},
 		{"organization URL", `{"organization":{"login":"acme","html_url":"https://github.com/acme"}}`, "https://github.com/acme"},
@@ -496,6 +500,7 @@ func TestSource(t *testing.T) {
 }
 
 func TestNormalizeIsDeterministic(t *testing.T) {
+	t.Parallel()
 	d := fixture(t, "pull_request.merged")
 	a, err := event.Marshal(ptr(normalizeOne(t, d)))
 	if err != nil {
@@ -512,6 +517,7 @@ func TestNormalizeIsDeterministic(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("é", maxTextLen) // two bytes each
 	got := truncate(long)
 	if len(got) > maxTextLen+len("…") || !strings.HasSuffix(got, "…") {

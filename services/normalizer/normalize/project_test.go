@@ -15,6 +15,7 @@ import (
 )
 
 func TestProject(t *testing.T) {
+	t.Parallel()
 	p := only("a").with("b", only("c")).with("d", dropIt)
 	tests := []struct {
 		name, in, want string
@@ -63,6 +64,7 @@ func TestProject(t *testing.T) {
 // twice, from the trimmed and from the whole payload: the events must be
 // identical.
 func TestProjectionLosesNothing(t *testing.T) {
+	t.Parallel()
 	type sample struct {
 		name, event string
 		body        []byte

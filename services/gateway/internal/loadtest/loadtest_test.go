@@ -15,6 +15,7 @@ import (
 )
 
 func TestPayload(t *testing.T) {
+	t.Parallel()
 	for _, size := range []int{2 << 10, 7 << 10, 32 << 10} {
 		p, slot := Payload(size)
 		if len(p) < size || len(p) > size+16 || !json.Valid(p) {
@@ -27,6 +28,7 @@ func TestPayload(t *testing.T) {
 }
 
 func TestRunSendsUniqueSignedDeliveries(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	ids, bodies := map[string]bool{}, map[string]bool{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
