@@ -51,6 +51,8 @@ const (
 	electionDeadline  = 90 * time.Second
 	catchUpDeadline   = 3 * time.Minute
 	stackReadyTimeout = 3 * time.Minute
+	burstFor          = 5 * time.Second
+	burstSenders      = 16
 )
 
 // TestClusterFailover runs the cluster stack under a steady load of signed
@@ -167,14 +169,26 @@ func TestClusterFailover(t *testing.T) {
 		run:      randomHex(t, 4),
 		client:   &http.Client{Timeout: 15 * time.Second},
 	}
+	// What the whole cluster on this machine takes: a burst from
+	// burstSenders senders over both gateways, and how long until every
+	// delivery of it is posted (one Slack destination).
+	burstStart := time.Now()
+	burstAcked, burstMarkers := ld.burst(burstFor, burstSenders)
+	burstSent := time.Since(burstStart)
+	waitFor(t, catchUpDeadline, "every delivery of the burst posted", func() bool { return slack.covers(burstMarkers) })
+	burstPosted := time.Since(burstStart)
+	t.Logf("burst: %d deliveries answered 2xx in %s (%.0f/s), all posted after %s (%.0f posts/s)", burstAcked, burstSent.Round(time.Millisecond),
+		float64(burstAcked)/burstSent.Seconds(), burstPosted.Round(time.Millisecond), float64(burstAcked)/burstPosted.Seconds())
+
 	probe := newReadyProbe(gateways)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go probe.run(ctx)
 	loadDone := make(chan struct{})
+	first := ld.answered()
 	go func() { ld.generate(ctx); close(loadDone) }()
 
-	waitFor(t, time.Minute, "the first answers", func() bool { return ld.answered() >= answersWhileDown })
+	waitFor(t, time.Minute, "the first answers", func() bool { return ld.answered() >= first+answersWhileDown })
 
 	// 1. The node leading the raw stream, 2. the one leading the events stream.
 	var phases []phase
@@ -240,11 +254,18 @@ func TestClusterFailover(t *testing.T) {
 	st := ld.stats()
 	posts, dups, lost, extra := slack.count(acked, ld.run)
 	logs, _ := dc.output("logs", "--no-color")
+	if path := os.Getenv("GHNOTIFY_CLUSTER_TEST_LOGS"); path != "" {
+		if err := os.WriteFile(path, []byte(logs), 0o600); err != nil {
+			t.Errorf("saving the compose logs: %v", err)
+		}
+	}
 	logCounts := countLogLevels(logs)
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "cluster failover figures (3 nats nodes, 2 gateways, 2 normalizers, 2 sinks, R3; load %d deliveries/s for %s):\n", loadRate, loadTime.Round(time.Second))
-	fmt.Fprintf(&b, "  deliveries                       %d\n", st.deliveries)
+	fmt.Fprintf(&b, "  burst (%d senders, %s)            %d answered 2xx: %.0f/s; all posted after %s: %.0f posts/s\n", burstSenders, burstFor, burstAcked,
+		float64(burstAcked)/burstSent.Seconds(), burstPosted.Round(time.Millisecond), float64(burstAcked)/burstPosted.Seconds())
+	fmt.Fprintf(&b, "  deliveries (burst included)      %d\n", st.deliveries)
 	fmt.Fprintf(&b, "  requests                         %d\n", st.requests)
 	fmt.Fprintf(&b, "  deliveries answered 2xx          %d (stored %d, duplicate %d)\n", st.acked, st.stored, st.ackedDuplicate)
 	fmt.Fprintf(&b, "  answers 503                      %d\n", st.unavailable)
@@ -323,6 +344,7 @@ type load struct {
 	records   []*deliveryRecord
 	s         loadStats
 	answerCnt atomic.Int64
+	next      atomic.Int64 // number of the last delivery made
 }
 
 type deliveryRecord struct {
@@ -351,7 +373,7 @@ func (l *load) generate(ctx context.Context) {
 	tick := time.NewTicker(time.Second / loadRate)
 	defer tick.Stop()
 	var wg sync.WaitGroup
-	for n := 1; ; n++ {
+	for {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -361,12 +383,37 @@ func (l *load) generate(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		rec := l.newDelivery(n)
+		rec := l.newDelivery()
 		wg.Go(func() { l.deliver(rec) })
 	}
 }
 
-func (l *load) newDelivery(n int) *deliveryRecord {
+// burst sends deliveries as fast as conns senders can for d, before the
+// steady load, and returns how many were answered 2xx and their markers.
+func (l *load) burst(d time.Duration, conns int) (int, map[string]bool) {
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	markers := map[string]bool{}
+	for range conns {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				rec := l.newDelivery()
+				l.deliver(rec)
+				mu.Lock()
+				if rec.acked {
+					markers[marker(l.run, rec.n)] = true
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return len(markers), markers
+}
+
+func (l *load) newDelivery() *deliveryRecord {
+	n := int(l.next.Add(1))
 	var p map[string]any
 	if err := json.Unmarshal(l.template, &p); err != nil {
 		panic(err)
@@ -548,6 +595,9 @@ func (l *load) stats() loadStats {
 	sort.Slice(ok, func(i, j int) bool { return ok[i].Before(ok[j]) })
 	prev := l.start
 	for _, at := range ok {
+		if at.Before(l.start) {
+			continue // the burst
+		}
 		if at.After(l.end) {
 			break
 		}
