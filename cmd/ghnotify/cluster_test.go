@@ -190,8 +190,29 @@ func TestClusterFailover(t *testing.T) {
 
 	waitFor(t, time.Minute, "the first answers", func() bool { return ld.answered() >= first+answersWhileDown })
 
-	// 1. The node leading the raw stream, 2. the one leading the events stream.
+	// 0. A planned move of the raw stream's leader, as a rolling upgrade
+	// does before stopping a node.
 	var phases []phase
+	{
+		leader := waitLeader(t, js, "GHNOTIFY_RAW", "")
+		p := phase{name: "step-down of " + leader + " (leader of GHNOTIFY_RAW)"}
+		asked := time.Now()
+		resp, err := nc.Request("$JS.API.STREAM.LEADER.STEPDOWN.GHNOTIFY_RAW", nil, 10*time.Second)
+		if err != nil {
+			t.Fatalf("asking the leader of GHNOTIFY_RAW to step down: %v", err)
+		}
+		if !strings.Contains(string(resp.Data), `"success":true`) {
+			t.Fatalf("step-down of GHNOTIFY_RAW refused: %s", resp.Data)
+		}
+		newLeader := waitLeader(t, js, "GHNOTIFY_RAW", leader)
+		p.election = time.Since(asked)
+		before := ld.answered()
+		waitFor(t, time.Minute, "answers after the step-down", func() bool { return ld.answered() >= before+answersWhileDown })
+		t.Logf("%s: %s leads after %s", p.name, newLeader, p.election.Round(time.Millisecond))
+		phases = append(phases, p)
+	}
+
+	// 1. The node leading the raw stream, 2. the one leading the events stream.
 	for _, stream := range []string{"GHNOTIFY_RAW", "GHNOTIFY_EVENTS"} {
 		leader := waitLeader(t, js, stream, "")
 		p := phase{name: "nats node " + leader + " (leader of " + stream + ")"}
@@ -202,6 +223,7 @@ func TestClusterFailover(t *testing.T) {
 		p.election = time.Since(killed)
 		waitFor(t, time.Minute, fmt.Sprintf("%d answers with %s down", answersWhileDown, leader), func() bool { return ld.answered() >= before+answersWhileDown })
 		dc.mustRun("start", leader)
+		restarted := time.Now()
 		waitFor(t, catchUpDeadline, leader+" current again in every stream", func() bool {
 			for _, s := range []string{"GHNOTIFY_RAW", "GHNOTIFY_EVENTS", "KV_ghnotify_sent"} {
 				if !replicasCurrent(js, s, 3) {
@@ -210,8 +232,8 @@ func TestClusterFailover(t *testing.T) {
 			}
 			return true
 		})
-		p.down = time.Since(killed)
-		t.Logf("%s: killed; %s leads %s after %s; back and current after %s", p.name, newLeader, stream, p.election.Round(time.Millisecond), p.down.Round(time.Millisecond))
+		p.down, p.rejoin = time.Since(killed), time.Since(restarted)
+		t.Logf("%s: killed; %s leads %s after %s; restarted, current again %s later", p.name, newLeader, stream, p.election.Round(time.Millisecond), p.rejoin.Round(time.Millisecond))
 		phases = append(phases, p)
 	}
 
@@ -280,9 +302,12 @@ func TestClusterFailover(t *testing.T) {
 	fmt.Fprintf(&b, "  losses                           %d\n", lost)
 	fmt.Fprintf(&b, "  posts never acknowledged         %d\n", extra)
 	for _, p := range phases {
-		if p.election > 0 {
-			fmt.Fprintf(&b, "  %-50s new leader after %s, current again after %s\n", p.name, p.election.Round(time.Millisecond), p.down.Round(time.Millisecond))
-		} else {
+		switch {
+		case p.rejoin > 0:
+			fmt.Fprintf(&b, "  %-50s new leader after %s; restarted, current again %s later\n", p.name, p.election.Round(time.Millisecond), p.rejoin.Round(time.Millisecond))
+		case p.election > 0:
+			fmt.Fprintf(&b, "  %-50s new leader after %s\n", p.name, p.election.Round(time.Millisecond))
+		default:
 			fmt.Fprintf(&b, "  %-50s down and back in %s\n", p.name, p.down.Round(time.Millisecond))
 		}
 	}
@@ -323,6 +348,7 @@ type phase struct {
 	name     string
 	election time.Duration
 	down     time.Duration
+	rejoin   time.Duration // from the restart to every stream current
 }
 
 // load sends signed issues.opened deliveries, each with its own marker in
