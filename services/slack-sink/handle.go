@@ -486,7 +486,7 @@ func (s *sink) waitPause(q *queue) error {
 
 // markSentFor is how long markSent keeps trying: longer than a NATS
 // cluster takes to elect a new leader of the bucket after its leader's
-// node died (5-10 s measured), so that a failover costs no record.
+// node died (5-10.5 s measured), so that a failover costs no record.
 const markSentFor = 15 * time.Second
 
 // markSent records a finished destination; it retries with backoff for up
