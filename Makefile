@@ -126,7 +126,8 @@ down-cluster: secrets-cluster
 ## test-cluster: the failover test on the cluster stack (needs Docker; skipped
 ## with a message where no engine is reachable). Builds the images under the
 ## tag CLUSTER_TEST_TAG, runs them as the compose project ghnotify-cluster-test
-## and removes it, volumes included, at the end.
+## and removes it, volumes included, at the end (here too, should the test
+## binary die before its own clean-up).
 CLUSTER_TEST_TAG ?= cluster-test
 test-cluster:
 	@if ! docker info >/dev/null 2>&1; then \
@@ -134,8 +135,10 @@ test-cluster:
 		exit 0; \
 	fi; \
 	$(MAKE) --no-print-directory images TAG=$(CLUSTER_TEST_TAG) && $(MAKE) --no-print-directory secrets-cluster && \
-	GHNOTIFY_TAG=$(CLUSTER_TEST_TAG) GHNOTIFY_COMPOSE="$(COMPOSE)" \
-		$(GO) test -tags cluster -run '^TestClusterFailover$$' -count=1 -timeout 15m -v ./cmd/ghnotify
+	{ GHNOTIFY_TAG=$(CLUSTER_TEST_TAG) GHNOTIFY_COMPOSE="$(COMPOSE)" \
+		$(GO) test -tags cluster -run '^TestClusterFailover$$' -count=1 -timeout 15m -v ./cmd/ghnotify; status=$$?; \
+	  GITHUB_WEBHOOK_SECRET=unused $(COMPOSE) -p ghnotify-cluster-test -f docker-compose.cluster.yml down -v --remove-orphans >/dev/null 2>&1; \
+	  exit $$status; }
 
 ## nats-context: the nats CLI context "ghnotify" for the compose stack's NATS
 ## (127.0.0.1:$GHNOTIFY_NATS_PORT, 4222, with the credentials in secrets/nats.env).
