@@ -213,6 +213,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	// 1. The node leading the raw stream, 2. the one leading the events stream.
+	var electionFrom, electionTo time.Time
 	for _, stream := range []string{"GHNOTIFY_RAW", "GHNOTIFY_EVENTS"} {
 		leader := waitLeader(t, js, stream, "")
 		p := phase{name: "nats node " + leader + " (leader of " + stream + ")"}
@@ -221,6 +222,9 @@ func TestClusterFailover(t *testing.T) {
 		dc.mustRun("kill", "-s", "SIGKILL", leader)
 		newLeader := waitLeader(t, js, stream, leader)
 		p.election = time.Since(killed)
+		if stream == "GHNOTIFY_RAW" {
+			electionFrom, electionTo = killed, time.Now()
+		}
 		waitFor(t, time.Minute, fmt.Sprintf("%d answers with %s down", answersWhileDown, leader), func() bool { return ld.answered() >= before+answersWhileDown })
 		dc.mustRun("start", leader)
 		restarted := time.Now()
@@ -314,6 +318,10 @@ func TestClusterFailover(t *testing.T) {
 	for i := range gateways {
 		fmt.Fprintf(&b, "  gateway%d /readyz not ready        %d of %d probes\n", i+1, probe.notReady[i].Load(), probe.probes[i].Load())
 	}
+	electionNotReady, electionProbes := probe.between(electionFrom, electionTo)
+	for i := range gateways {
+		fmt.Fprintf(&b, "  gateway%d /readyz not ready while GHNOTIFY_RAW had no leader: %d of %d probes\n", i+1, electionNotReady[i], electionProbes[i])
+	}
 	fmt.Fprintf(&b, "  log lines (warn/error) by service:")
 	for _, svc := range sortedKeys(logCounts) {
 		c := logCounts[svc]
@@ -336,6 +344,11 @@ func TestClusterFailover(t *testing.T) {
 	}
 	if replays.stored != 0 || replays.failed != 0 {
 		t.Errorf("bodies replayed under a new id: %d stored again, %d without an answer; want every one a duplicate", replays.stored, replays.failed)
+	}
+	for i := range gateways {
+		if electionNotReady[i] == 0 {
+			t.Errorf("gateway%d's /readyz never said not ready while GHNOTIFY_RAW had no leader (%d probes)", i+1, electionProbes[i])
+		}
 	}
 	if extra != 0 {
 		t.Errorf("%d posts of deliveries that were never answered 2xx", extra)
@@ -704,10 +717,37 @@ type readyProbe struct {
 	urls     []string
 	probes   []atomic.Int64
 	notReady []atomic.Int64
+
+	mu  sync.Mutex
+	log []probeResult
+}
+
+type probeResult struct {
+	at      time.Time
+	gateway int
+	ready   bool
 }
 
 func newReadyProbe(gateways []string) *readyProbe {
 	return &readyProbe{urls: gateways, probes: make([]atomic.Int64, len(gateways)), notReady: make([]atomic.Int64, len(gateways))}
+}
+
+// between returns, per gateway, the probes answered not ready and all
+// probes made from from to to.
+func (p *readyProbe) between(from, to time.Time) (notReady, all []int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	notReady, all = make([]int, len(p.urls)), make([]int, len(p.urls))
+	for _, r := range p.log {
+		if r.at.Before(from) || r.at.After(to) {
+			continue
+		}
+		all[r.gateway]++
+		if !r.ready {
+			notReady[r.gateway]++
+		}
+	}
+	return notReady, all
 }
 
 func (p *readyProbe) run(ctx context.Context) {
@@ -721,9 +761,13 @@ func (p *readyProbe) run(ctx context.Context) {
 		}
 		for i, u := range p.urls {
 			p.probes[i].Add(1)
-			if !httpOK(u + "/readyz") {
+			ok := httpOK(u + "/readyz")
+			if !ok {
 				p.notReady[i].Add(1)
 			}
+			p.mu.Lock()
+			p.log = append(p.log, probeResult{at: time.Now(), gateway: i, ready: ok})
+			p.mu.Unlock()
 		}
 	}
 }
