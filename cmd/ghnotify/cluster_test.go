@@ -51,6 +51,7 @@ const (
 	electionDeadline  = 90 * time.Second
 	catchUpDeadline   = 3 * time.Minute
 	stackReadyTimeout = 3 * time.Minute
+	killWindow        = time.Second
 	burstFor          = 5 * time.Second
 	burstSenders      = 16
 )
@@ -242,11 +243,19 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	// 3. A gateway, 4. a normalizer, 5. a sink.
+	var sinkAddr string
+	var sinkKilled time.Time
 	for _, svc := range []string{"gateway1", "normalizer1", "slack-sink1"} {
 		p := phase{name: svc}
 		before, postsBefore := ld.answered(), slack.total()
+		if svc == "slack-sink1" {
+			sinkAddr = dc.containerIP(svc)
+		}
 		killed := time.Now()
 		dc.mustRun("kill", "-s", "SIGKILL", svc)
+		if svc == "slack-sink1" {
+			sinkKilled = time.Now()
+		}
 		waitFor(t, time.Minute, fmt.Sprintf("%d answers and posts with %s down", answersWhileDown, svc), func() bool {
 			return ld.answered() >= before+answersWhileDown && slack.total() >= postsBefore+answersWhileDown
 		})
@@ -279,6 +288,10 @@ func TestClusterFailover(t *testing.T) {
 
 	st := ld.stats()
 	posts, dups, lost, extra := slack.count(acked, ld.run)
+	// A repeated post is the documented cost of a sink killed between
+	// Slack's answer and its sent record only if the killed sink posted it
+	// in the last moments before the kill.
+	explained := slack.inKillWindow(sinkAddr, sinkKilled, killWindow)
 	logs, _ := dc.output("logs", "--no-color")
 	if path := os.Getenv("GHNOTIFY_CLUSTER_TEST_LOGS"); path != "" {
 		if err := os.WriteFile(path, []byte(logs), 0o600); err != nil {
@@ -302,7 +315,8 @@ func TestClusterFailover(t *testing.T) {
 	fmt.Fprintf(&b, "  redelivered to the other gateway %d: duplicate %d, stored %d, failed %d\n", st.sameID, st.sameIDDuplicate, st.sameIDStored, st.sameIDFailed)
 	fmt.Fprintf(&b, "  bodies replayed under a new id   %d: duplicate %d, stored %d, failed %d\n", replays.sent, replays.duplicate, replays.stored, replays.failed)
 	fmt.Fprintf(&b, "  posts to Slack                   %d\n", posts)
-	fmt.Fprintf(&b, "  duplicates                       %d\n", dups)
+	fmt.Fprintf(&b, "  duplicates                       %d (of them posted by slack-sink1 in the %s before its kill: %d)\n", dups, killWindow, len(explained))
+	fmt.Fprintf(&b, "  posts by sender address          %v (slack-sink1 %s)\n", slack.senders(), sinkAddr)
 	fmt.Fprintf(&b, "  losses                           %d\n", lost)
 	fmt.Fprintf(&b, "  posts never acknowledged         %d\n", extra)
 	for _, p := range phases {
@@ -336,8 +350,8 @@ func TestClusterFailover(t *testing.T) {
 	if lost != 0 {
 		t.Errorf("%d deliveries answered 2xx were never posted", lost)
 	}
-	if dups != 0 {
-		t.Errorf("%d duplicate posts", dups)
+	if dups > len(explained) {
+		t.Errorf("%d duplicate posts, %d of them explained by slack-sink1's kill", dups, len(explained))
 	}
 	if st.sameIDStored != 0 || st.sameIDFailed != 0 {
 		t.Errorf("redeliveries to the other gateway: %d stored again, %d without an answer; want every one a duplicate", st.sameIDStored, st.sameIDFailed)
@@ -653,7 +667,15 @@ func marker(run string, n int) string { return fmt.Sprintf("failover-%s-%06d", r
 type slackStandIn struct {
 	mu    sync.Mutex
 	posts map[string]int
+	log   []post
 	n     atomic.Int64
+}
+
+// post is one post received: its marker, when, and from which address.
+type post struct {
+	marker string
+	at     time.Time
+	from   string
 }
 
 var markerRE = regexp.MustCompile(`failover-[0-9a-f]+-[0-9]{6}`)
@@ -667,8 +689,10 @@ func (s *slackStandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m := markerRE.Find(b); m != nil {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		s.mu.Lock()
 		s.posts[string(m)]++
+		s.log = append(s.log, post{marker: string(m), at: time.Now(), from: host})
 		s.mu.Unlock()
 	}
 	s.n.Add(1)
@@ -686,6 +710,33 @@ func (s *slackStandIn) covers(markers map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// inKillWindow returns the markers posted more than once of which one
+// post came from the address from within window before killed: the
+// documented window of a sink killed between Slack's answer and the write
+// of its sent record, after which the redelivered event is posted again.
+func (s *slackStandIn) inKillWindow(from string, killed time.Time, window time.Duration) map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]bool{}
+	for _, p := range s.log {
+		if p.from == from && !p.at.After(killed) && killed.Sub(p.at) <= window && s.posts[p.marker] > 1 {
+			out[p.marker] = true
+		}
+	}
+	return out
+}
+
+// senders returns the addresses posts came from, with their counts.
+func (s *slackStandIn) senders() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := map[string]int{}
+	for _, p := range s.log {
+		m[p.from]++
+	}
+	return m
 }
 
 // count returns the posts of this run, the posts beyond one per marker,
@@ -796,6 +847,26 @@ func (c *compose) cmd(args ...string) *exec.Cmd {
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	return cmd
+}
+
+// containerIP returns the address of service's container on the
+// compose network.
+func (c *compose) containerIP(service string) string {
+	c.t.Helper()
+	out, err := c.cmd("ps", "-q", service).Output()
+	ids := strings.Fields(string(out))
+	if err != nil || len(ids) == 0 {
+		c.t.Fatalf("finding the container of %s: %v %s", service, err, out)
+	}
+	out, err = exec.Command("docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", ids[len(ids)-1]).Output()
+	if err != nil {
+		c.t.Fatalf("inspecting %s: %v", service, err)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) == 0 {
+		c.t.Fatalf("%s has no address", service)
+	}
+	return fields[0]
 }
 
 func (c *compose) output(args ...string) (string, error) {
