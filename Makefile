@@ -1,4 +1,5 @@
-# ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | down | bench | clean
+# ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | down |
+#           up-cluster | down-cluster | test-cluster | bench | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
 
@@ -20,7 +21,8 @@ COMPOSE_PROJECT ?= ghnotify
 
 IMAGES   := gateway normalizer slack-sink nats
 
-.PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up down bench clean
+.PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up down bench clean \
+	secrets-cluster up-cluster down-cluster test-cluster
 
 all: build
 
@@ -113,6 +115,48 @@ up: secrets
 ## down: stop the compose stack, keeping the JetStream volume (down -v removes it).
 down: secrets
 	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-unused} $(COMPOSE) -p $(COMPOSE_PROJECT) down
+
+## secrets-cluster: the cluster's NATS credentials: the clients' (make secrets)
+## and, in secrets/nats-cluster.env, the user and password the nodes' routes
+## authenticate with, and the three route URLs carrying them; kept when present.
+secrets-cluster: secrets $(SECRETS)/nats-cluster.env
+
+$(SECRETS)/nats-cluster.env:
+	@umask 077; mkdir -p $(SECRETS); \
+	pw=$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'); \
+	{ printf '# Route credentials of the NATS cluster (make secrets-cluster). Keep private.\n'; \
+	  printf 'NATS_CLUSTER_USER=ghnotify-route\nNATS_CLUSTER_PASSWORD=%s\n' "$$pw"; \
+	  for n in 1 2 3; do printf 'NATS_ROUTE_%s=nats-route://ghnotify-route:%s@nats%s:6222\n' $$n "$$pw" $$n; done; \
+	} > $@.tmp && mv $@.tmp $@
+	@echo "generated $@ (route user and password of the NATS cluster)"
+
+## up-cluster / down-cluster: the three-node cluster stack
+## (docker-compose.cluster.yml; needs GITHUB_WEBHOOK_SECRET). down-cluster keeps
+## the nodes' volumes (down -v removes them).
+CLUSTER_PROJECT ?= ghnotify-cluster
+CLUSTER_COMPOSE  = $(COMPOSE) -p $(CLUSTER_PROJECT) -f docker-compose.cluster.yml
+up-cluster: secrets-cluster
+	$(CLUSTER_COMPOSE) up -d
+
+down-cluster: secrets-cluster
+	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-unused} $(CLUSTER_COMPOSE) down
+
+## test-cluster: the failover test on the cluster stack (needs Docker; skipped
+## with a message where no engine is reachable). Builds the images under the
+## tag CLUSTER_TEST_TAG, runs them as the compose project ghnotify-cluster-test
+## and removes it, volumes included, at the end (here too, should the test
+## binary die before its own clean-up).
+CLUSTER_TEST_TAG ?= cluster-test
+test-cluster:
+	@if ! docker info >/dev/null 2>&1; then \
+		echo "SKIPPED: no Docker engine is reachable (docker info failed); the cluster failover test did not run."; \
+		exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory images TAG=$(CLUSTER_TEST_TAG) && $(MAKE) --no-print-directory secrets-cluster && \
+	{ GHNOTIFY_TAG=$(CLUSTER_TEST_TAG) GHNOTIFY_COMPOSE="$(COMPOSE)" \
+		$(GO) test -tags cluster -run '^TestClusterFailover$$' -count=1 -timeout 15m -v ./cmd/ghnotify; status=$$?; \
+	  GITHUB_WEBHOOK_SECRET=unused $(COMPOSE) -p ghnotify-cluster-test -f docker-compose.cluster.yml down -v --remove-orphans >/dev/null 2>&1; \
+	  exit $$status; }
 
 ## nats-context: the nats CLI context "ghnotify" for the compose stack's NATS
 ## (127.0.0.1:$GHNOTIFY_NATS_PORT, 4222, with the credentials in secrets/nats.env).

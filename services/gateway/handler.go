@@ -123,7 +123,11 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.metrics.requests.WithLabelValues(label, "unavailable").Inc()
 		h.metrics.refusals.WithLabelValues(refusedUnavailable).Inc()
-		log.Error().Err(err).Msg("storing delivery failed; answered 503")
+		// Sampled as refusals are: during a NATS election every delivery
+		// fails alike for seconds, and one line each would flood the log.
+		if h.sampler.allow(refusedUnavailable) {
+			log.Error().Err(err).Msg("storing delivery failed; answered 503")
+		}
 		w.Header().Set("Retry-After", h.retry)
 		writeJSON(w, http.StatusServiceUnavailable, response{Status: "unavailable", Error: "storage unavailable; retry later"})
 	case res.Outcome == Duplicate:

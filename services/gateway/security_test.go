@@ -558,3 +558,47 @@ func FuzzLogSafe(f *testing.F) {
 		}
 	})
 }
+
+// TestStoreFailureLogsSampled: while nothing can be stored (a NATS
+// election), every delivery is answered 503 but the log gets at most the
+// sampler's burst of "storing delivery failed" lines per interval plus a
+// summary that counts the others.
+func TestStoreFailureLogsSampled(t *testing.T) {
+	const n = 500
+	logs := &lineCounter{}
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	f := newFixture(t, func(h *webhookHandler) {
+		h.log = zerolog.New(logs)
+		h.sampler = newRefusalSampler(h.log, clock.Now, refusalLogBurst, refusalLogInterval)
+	})
+	f.store.err = fmt.Errorf("%w: nats: no response from stream", ErrNotStored)
+	for i := range n {
+		body := `{"n":` + strconv.Itoa(i) + `}`
+		r := webhookRequest("POST", body, "application/json", "issues", "election-"+strconv.Itoa(i))
+		rec := httptest.NewRecorder()
+		f.handler.ServeHTTP(rec, r)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("delivery %d during the outage: %d, want 503", i, rec.Code)
+		}
+		clock.Add(time.Millisecond)
+	}
+	f.wh.sampler.flush(true)
+	logged, summarised := 0, 0.0
+	for _, line := range strings.Split(strings.TrimSpace(logs.buf.String()), "\n") {
+		switch {
+		case strings.Contains(line, `"message":"storing delivery failed; answered 503"`):
+			logged++
+		case strings.Contains(line, `"not_logged":`):
+			var v struct {
+				NotLogged float64 `json:"not_logged"`
+			}
+			if err := json.Unmarshal([]byte(line), &v); err != nil {
+				t.Fatal(err)
+			}
+			summarised += v.NotLogged
+		}
+	}
+	if logged != refusalLogBurst || logged+int(summarised) != n {
+		t.Fatalf("%d failures logged and %v summarised, want %d logged and %d in all", logged, summarised, refusalLogBurst, n)
+	}
+}

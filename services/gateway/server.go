@@ -208,7 +208,7 @@ func routes(wh http.Handler, m *metrics, ready *readiness) http.Handler {
 }
 
 // readiness answers whether the dedupe index is complete, NATS connected,
-// the raw stream reachable and deliveries being stored (the last publish
+// the raw stream reachable with a leader and deliveries being stored (the last publish
 // did not fail, and storeCheck, when set, passes), reusing an answer for
 // readyCacheFor so that probes stay cheap.
 type readiness struct {
@@ -241,8 +241,10 @@ func (rd *readiness) check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	rd.err = nil
-	if _, err := rd.js.Stream(ctx, provision.StreamRaw); err != nil {
-		rd.err = fmt.Errorf("stream %s unreachable: %w", provision.StreamRaw, err)
+	// On a cluster the raw stream must have a leader: during an election
+	// nothing can be stored, and a load balancer should send elsewhere.
+	if err := provision.CheckLeader(ctx, rd.js, provision.StreamRaw); err != nil {
+		rd.err = err
 	} else if rd.storeCheck != nil {
 		rd.err = rd.storeCheck(ctx)
 	}

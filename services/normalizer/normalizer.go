@@ -36,8 +36,17 @@ func run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger, obs
 	}
 	log = log.With().Str("stage", trace.StageNormalizer).Logger()
 	var consuming atomic.Bool
-	opsSrv, err := ops.Start(cfg.Ops, ops.Endpoints{Metrics: promhttp.Handler(), Ready: func(context.Context) error {
-		return consumerReady(nc, consuming.Load())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("creating jetstream context: %w", err)
+	}
+	// Ready only while the events stream, which it writes, has a leader.
+	events := &provision.LeaderCheck{JS: js, Stream: provision.StreamEvents}
+	opsSrv, err := ops.Start(cfg.Ops, ops.Endpoints{Metrics: promhttp.Handler(), Ready: func(ctx context.Context) error {
+		if err := consumerReady(nc, consuming.Load()); err != nil {
+			return err
+		}
+		return events.Check(ctx)
 	}}, log)
 	if err != nil {
 		return err
@@ -49,10 +58,6 @@ func run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger, obs
 			log.Warn().Err(err).Msg("stopping operations endpoints")
 		}
 	}()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("creating jetstream context: %w", err)
-	}
 	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
 		if ctx.Err() != nil {
 			return nil // asked to stop before we were ready

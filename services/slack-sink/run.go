@@ -138,21 +138,27 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 }
 
 // startOps serves /metrics (the registry the sink's metrics are in),
-// /healthz and /readyz (ready while consuming with NATS connected) on
+// /healthz and /readyz (ready while consuming with NATS connected and the
+// sent-records bucket, which it writes after every post, has a leader) on
 // cfg.Ops, when it is set.
 func startOps(cfg Config, nc *nats.Conn, consuming *atomic.Bool, log zerolog.Logger) (*ops.Server, error) {
 	metrics := promhttp.Handler()
 	if g, ok := cfg.Registerer.(prometheus.Gatherer); ok {
 		metrics = promhttp.HandlerFor(g, promhttp.HandlerOpts{})
 	}
-	return ops.Start(cfg.Ops, ops.Endpoints{Metrics: metrics, Ready: func(context.Context) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("creating jetstream context: %w", err)
+	}
+	sent := &provision.LeaderCheck{JS: js, Stream: "KV_" + provision.BucketSent}
+	return ops.Start(cfg.Ops, ops.Endpoints{Metrics: metrics, Ready: func(ctx context.Context) error {
 		switch {
 		case !consuming.Load():
 			return errors.New("not consuming yet: waiting for nats and the streams")
 		case !nc.IsConnected():
 			return errors.New("nats is not connected")
 		}
-		return nil
+		return sent.Check(ctx)
 	}}, log)
 }
 

@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -112,5 +113,24 @@ func TestConsumerMaxDeliverUpdatesInPlace(t *testing.T) {
 	})
 	if seen["github.raw.acked"] != 0 {
 		t.Errorf("an acknowledged message was delivered again: %v", seen)
+	}
+}
+
+// TestLeaderCheck: a stream of a single server has its server as leader; a
+// missing stream is an error, reused until the answer is stale.
+func TestLeaderCheck(t *testing.T) {
+	s := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := provision.CheckLeader(ctx, s.JS, provision.StreamRaw); err != nil {
+		t.Fatalf("CheckLeader(%s) = %v, want nil", provision.StreamRaw, err)
+	}
+	c := &provision.LeaderCheck{JS: s.JS, Stream: "NO_SUCH_STREAM", Every: time.Hour}
+	first := c.Check(ctx)
+	if !errors.Is(first, jetstream.ErrStreamNotFound) {
+		t.Fatalf("Check of a missing stream = %v, want ErrStreamNotFound", first)
+	}
+	if err := c.Check(ctx); err != first {
+		t.Fatalf("second Check = %v, want the cached %v", err, first)
 	}
 }

@@ -588,19 +588,29 @@ func (s *Engine) waitPause(q *queue) error {
 	}
 }
 
-// markSent records a finished destination; it retries briefly, since a
-// lost record can cost a duplicate post on redelivery.
+// markSentFor is how long markSent keeps trying: longer than a NATS
+// cluster takes to elect a new leader of the bucket after its leader's
+// node died (5-10.5 s measured), so that a failover costs no record.
+const markSentFor = 15 * time.Second
+
+// markSent records a finished destination; it retries with backoff for up
+// to markSentFor, since a lost record can cost a duplicate post on
+// redelivery.
 func (s *Engine) markSent(ctx context.Context, key string, rec sentRecord, log zerolog.Logger) {
 	rec.At = time.Now().UTC()
 	b, _ := json.Marshal(rec)
 	var err error
-	for i := 0; i < 3; i++ {
+	var waited time.Duration
+	wait := 200 * time.Millisecond
+	for {
 		if _, err = s.sent.Put(ctx, key, b); err == nil {
 			return
 		}
-		if s.cfg.Sleep(ctx, 200*time.Millisecond) != nil {
+		if waited+wait > markSentFor || s.cfg.Sleep(ctx, wait) != nil {
 			break
 		}
+		waited += wait
+		wait = min(wait*2, 2*time.Second)
 	}
 	log.Error().Err(err).Msg("recording the post failed; a redelivery of this event could post it again")
 }
