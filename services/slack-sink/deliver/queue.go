@@ -168,14 +168,10 @@ func (q *queue) admit(seq uint64, now time.Time, gap time.Duration) (time.Time, 
 			delete(q.back, s)
 			continue
 		}
-		if s < seq {
-			if !earlier || s < first {
-				first = s
-			}
-			earlier = true
-			if b.until.After(due) {
-				due = b.until
-			}
+		if s < seq && (!earlier || s < first) {
+			// The earliest event waited for sets the pace: every later one
+			// is due a step per sequence number after it.
+			first, due, earlier = s, b.until, true
 		}
 	}
 	if now.Before(q.downUntil) {
