@@ -256,6 +256,12 @@ func TestNATSRecipes(t *testing.T) {
 				t.Fatalf("%q: %v", r.cmd, err)
 			}
 			stdout, stderr, err := runNATS(t, words[1:]...)
+			if err != nil && strings.Contains(r.cmd, " cluster step-down ") && strings.Contains(stderr, "is not clustered") {
+				// A recipe for a cluster of NATS servers: against the
+				// single embedded server, the CLI parsed it and the server
+				// answered that the stream is not clustered.
+				return
+			}
 			if err != nil {
 				t.Fatalf("%s failed: %v\nstdout:\n%s\nstderr:\n%s", cmdline, err, stdout, stderr)
 			}
