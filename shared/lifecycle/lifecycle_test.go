@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,25 @@ type exampleConfig struct {
 	hidden   string
 }
 
+// lockedBuffer is a log destination that NATS callbacks may still write to
+// from their own goroutines while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func lines(t *testing.T, out string) []map[string]any {
 	t.Helper()
 	var got []map[string]any
@@ -45,7 +65,7 @@ func lines(t *testing.T, out string) []map[string]any {
 func TestRunLogsConfigOnceMaskedAndStopsCleanly(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
-	var out bytes.Buffer
+	var out lockedBuffer
 	cfg := exampleConfig{Addr: ":8080", Token: "tok-123456", Secrets: []config.Secret{"s1-abcdef", ""},
 		Wait: 1500 * time.Millisecond, OnListen: func(net.Addr) {}, hidden: "x"}
 	cfg.Nested.Timeout = 2 * time.Second
@@ -105,7 +125,7 @@ func TestRunReturnsTheServiceError(t *testing.T) {
 		Name: "example",
 		NATS: natsconn.Config{URL: ns.Srv.ClientURL()},
 		Run:  func(context.Context, *nats.Conn, zerolog.Logger) error { return boom },
-	}, &bytes.Buffer{})
+	}, &lockedBuffer{})
 	if !errors.Is(err, boom) {
 		t.Fatalf("Run: %v, want the service's error", err)
 	}
