@@ -145,7 +145,7 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 		for i, tg := range p.failed {
 			s.queueFor(tg.Destination).forget(p.seq)
 			s.metrics.posts.WithLabelValues(tg.Route, tg.Destination.Name, "dead_lettered").Inc()
-			s.record(p.ev, tg.Destination.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: "gave up: " + p.errs[i].Error(), Route: tg.Route, Destination: tg.Destination.Name})
+			s.recordMsg(p.msg.Headers(), p.ev, tg.Destination.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: "gave up: " + p.errs[i].Error(), Route: tg.Route, Destination: tg.Destination.Name})
 		}
 	}
 }
@@ -221,14 +221,14 @@ func (s *sink) onMsg(msg jetstream.Msg) {
 			return consume.Permanent(fmt.Errorf("decoding canonical event: %w", err))
 		}
 		table := s.table.Load()
-		dec := table.Decide(routes.NewFacts(ev))
+		dec := limitReplay(msg.Headers(), table.Decide(routes.NewFacts(ev)))
 		for _, sk := range dec.Skips {
 			s.metrics.skips.WithLabelValues(orNone(sk.Route), orNone(sk.Destination)).Inc()
 			part := sk.Destination
 			if part == "" {
 				part = orNone(sk.Route)
 			}
-			s.record(ev, part, trace.Record{Outcome: trace.OutcomeSkipped, Reason: sk.Reason, Route: sk.Route, Destination: sk.Destination})
+			s.recordMsg(msg.Headers(), ev, part, trace.Record{Outcome: trace.OutcomeSkipped, Reason: sk.Reason, Route: sk.Route, Destination: sk.Destination})
 		}
 		if len(dec.Targets) == 0 {
 			s.metrics.events.WithLabelValues("skipped").Inc()
@@ -336,6 +336,8 @@ type sentRecord struct {
 	Route   string    `json:"route,omitempty"`
 	TS      string    `json:"ts,omitempty"`
 	At      time.Time `json:"at"`
+	// Seq is the stream sequence of a dead-lettered event (see blocksPost).
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // SentKey is the sent-bucket key of an event posted to a destination.
@@ -363,7 +365,7 @@ func (s *sink) runJob(ctx context.Context, j *job) error {
 		dest := j.target.Destination
 		log := s.log.With().Str("event_id", j.ev.ID).Str("destination", dest.Name).Str("route", j.target.Route).Logger()
 		log.Error().Err(err).Msg("posting an event panicked; dead-lettering it for this destination")
-		err = s.deadLetter(ctx, j, SentKey(j.ev.ID, dest.Name), err.Error(), log)
+		err = s.deadLetter(ctx, j, sentKeyFor(j.p.msg, j.ev.ID, dest.Name), err.Error(), log)
 	}
 	if until := retryUntil(err); !until.IsZero() {
 		s.queueFor(j.target.Destination).handedBack(j.p.seq, until.Add(s.cfg.AckWait+s.cfg.Backoff(1)))
@@ -381,7 +383,7 @@ func (s *sink) runJob(ctx context.Context, j *job) error {
 // when shutdown interrupted a wait.
 func (s *sink) process(ctx context.Context, j *job) error {
 	dest := j.target.Destination
-	key := SentKey(j.ev.ID, dest.Name)
+	key := sentKeyFor(j.p.msg, j.ev.ID, dest.Name)
 	log := s.log.With().Str("event_id", j.ev.ID).Str("destination", dest.Name).Str("route", j.target.Route).Logger()
 	q := s.queueFor(dest)
 	if until, why := q.admit(j.p.seq, s.cfg.Now(), s.cfg.Backoff(1)); !until.IsZero() {
@@ -392,9 +394,11 @@ func (s *sink) process(ctx context.Context, j *job) error {
 	if e, err := s.sent.Get(ctx, key); err == nil {
 		var prev sentRecord
 		_ = json.Unmarshal(e.Value(), &prev)
-		s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "duplicate").Inc()
-		log.Debug().Str("earlier_outcome", prev.Outcome).Msg("event already handled for this destination; not posting again")
-		return nil
+		if blocksPost(prev, j.p.seq) {
+			s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "duplicate").Inc()
+			log.Info().Str("earlier_outcome", prev.Outcome).Str("ts", prev.TS).Msg("event already posted to this destination; not posting again (replay it to post again)")
+			return nil
+		}
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return retryUntilError{fmt.Errorf("reading sent record: %w", err), s.cfg.Now().Add(time.Second)}
 	}
@@ -466,7 +470,7 @@ func (s *sink) process(ctx context.Context, j *job) error {
 		}
 	}
 	s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "posted").Inc()
-	s.record(j.ev, dest.Name, trace.Record{Outcome: trace.OutcomePosted, Route: j.target.Route, Destination: dest.Name})
+	s.recordMsg(j.p.msg.Headers(), j.ev, dest.Name, trace.Record{Outcome: trace.OutcomePosted, Route: j.target.Route, Destination: dest.Name, SlackTS: resp.TS})
 	return nil
 }
 
@@ -517,24 +521,11 @@ func (s *sink) deadLetter(ctx context.Context, j *job, key string, why string, l
 	if err := s.dlq.Publish(ctx, l); err != nil {
 		return retryUntilError{fmt.Errorf("dead-lettering: %w", err), s.cfg.Now().Add(time.Second)}
 	}
-	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomeDeadLettered, Route: j.target.Route}, log)
+	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomeDeadLettered, Route: j.target.Route, Seq: j.p.seq}, log)
 	s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "dead_lettered").Inc()
-	s.record(j.ev, dest.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: reason, Route: j.target.Route, Destination: dest.Name})
+	s.recordMsg(j.p.msg.Headers(), j.ev, dest.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: reason, Route: j.target.Route, Destination: dest.Name})
 	log.Warn().Str("reason", reason).Msg("event dead-lettered for this destination")
 	return nil
-}
-
-// record writes a trace record of the event; failures are only logged.
-func (s *sink) record(ev *event.Event, part string, rec trace.Record) {
-	rec.Stage = trace.StageSink
-	rec.DeliveryID = ev.Data.DeliveryID
-	rec.Event = ev.Data.Event
-	rec.EventID = ev.ID
-	rec.Kinds = []string{ev.Data.Kind}
-	key := trace.Key(ev.Data.DeliveryID, trace.StageSink, ev.ID, part)
-	if err := s.trace.Put(s.work, key, rec); err != nil {
-		s.log.Warn().Err(err).Str("key", key).Msg("writing trace record failed")
-	}
 }
 
 // backoff is a capped exponential delay with full jitter for retries
