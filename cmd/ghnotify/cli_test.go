@@ -24,7 +24,7 @@ func TestRunDispatch(t *testing.T) {
 		{name: "run takes no arguments", args: []string{"run", "extra"}, wantCode: 2, wantErr: "takes no arguments"},
 		{name: "run help", args: []string{"run", "-h"}, wantStdout: "GHNOTIFY_DATA_DIR"},
 		{name: "run rejects a malformed setting", args: []string{"run"}, env: map[string]string{"GHNOTIFY_SHUTDOWN_TIMEOUT": "soon"}, wantCode: 1, wantErr: "GHNOTIFY_SHUTDOWN_TIMEOUT"},
-		{name: "send help", args: []string{"send", "-h"}, wantStderr: "--form"},
+		{name: "send help", args: []string{"send", "-h"}, wantStdout: "--form"},
 		{name: "send unknown flag", args: []string{"send", "--nope", "x.json"}, wantCode: 2},
 		{name: "routes dispatches", args: []string{"routes", "--help"}, wantStdout: "routes check"},
 	}

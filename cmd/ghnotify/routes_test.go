@@ -32,14 +32,14 @@ routes:
 
 func TestRoutesCheck(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := runRoutes(context.Background(), []string{"check", writeFile(t, "ok.yaml", cliRoutes)}, &out, &errOut, envOf(nil)); err != nil {
+	if err := run(context.Background(), []string{"routes", "check", writeFile(t, "ok.yaml", cliRoutes)}, &out, &errOut, envOf(nil)); err != nil {
 		t.Fatalf("check of a valid file: %v", err)
 	}
 	if !strings.Contains(out.String(), "ok (1 destinations, 2 routes)") {
 		t.Errorf("output %q", out.String())
 	}
 	bad := writeFile(t, "bad.yaml", "destinations:\n  console: {console: true}\nroutes:\n  - {name: r, to: nowhere}\n")
-	err := runRoutes(context.Background(), []string{"check", bad}, &out, &errOut, envOf(nil))
+	err := run(context.Background(), []string{"routes", "check", bad}, &out, &errOut, envOf(nil))
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4:") || !strings.Contains(err.Error(), `"nowhere" is not defined`) {
 		t.Errorf("check of an invalid file: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestRoutesTest(t *testing.T) {
 "repository":{"name":"w","full_name":"acme/w","owner":{"login":"acme"},"html_url":"https://github.com/acme/w"},"sender":{"login":"mona","type":"User"}}`
 	var out, errOut bytes.Buffer
 	args := []string{"test", "--routes", writeFile(t, "r.yaml", cliRoutes), "--event", "issues", writeFile(t, "p.json", payload)}
-	if err := runRoutes(context.Background(), args, &out, &errOut, envOf(nil)); err != nil {
+	if err := run(context.Background(), append([]string{"routes"}, args...), &out, &errOut, envOf(nil)); err != nil {
 		t.Fatalf("routes test: %v (%s)", err, errOut.String())
 	}
 	var reports []routeTestReport
@@ -90,7 +90,7 @@ func TestRoutesCheckUsesTheGivenEnvironment(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("TEAM_HOOK", "https://hooks.slack.example/from-the-process-environment")
 			var out, errOut bytes.Buffer
-			if err := runRoutes(context.Background(), []string{"check", file}, &out, &errOut, envOf(tc.env)); err != nil {
+			if err := run(context.Background(), []string{"routes", "check", file}, &out, &errOut, envOf(tc.env)); err != nil {
 				t.Fatalf("check: %v", err)
 			}
 			if got := strings.Count(errOut.String(), "warning:"); got != len(tc.warnings) {
@@ -111,7 +111,7 @@ func TestRoutesCheckUsesTheGivenEnvironment(t *testing.T) {
 	}
 	bad := writeFile(t, "bad.yaml", "destinations:\n  hook: {webhook: \"${TEAM_HOOK}\"}\nroutes:\n  - {name: a, to: [hook, nowhere]}\n")
 	var out, errOut bytes.Buffer
-	err := runRoutes(context.Background(), []string{"check", bad}, &out, &errOut, envOf(map[string]string{"TEAM_HOOK": hook}))
+	err := run(context.Background(), []string{"routes", "check", bad}, &out, &errOut, envOf(map[string]string{"TEAM_HOOK": hook}))
 	if err == nil || strings.Contains(err.Error(), "hook-secret-value") || !strings.Contains(err.Error(), "bad.yaml:4:") {
 		t.Errorf("check of an invalid file: %v", err)
 	}
