@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 
 	"github.com/ghnotify/ghnotify/shared/config"
@@ -107,6 +108,9 @@ func newRootCommand(e cliEnv) *cobra.Command {
 		newDLQCommand(e),
 		newRecoverCommand(e),
 	)
+	root.InitDefaultCompletionCmd()
+	root.Version = fmt.Sprintf("%s (%s, %s/%s)", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	root.SetVersionTemplate("ghnotify {{.Version}}\n")
 	return root
 }
 

@@ -312,6 +312,21 @@ func TestReplayEventsPostsEachOnceMore(t *testing.T) {
 	if e := streamMsgs(t, s.js, provision.StreamEvents); e != evBefore+n+1 {
 		t.Errorf("events stream has %d messages, want %d: the resumed replay was stored twice", e, evBefore+n+1)
 	}
+	// A raw delivery replayed is normalized again and its event posted
+	// once more to every destination.
+	out = s.mustCLI("replay", "raw", "--delivery", "rp-3", "--id", "raw1")
+	if !strings.Contains(out, "replay raw1: 1 raw deliveries published again") {
+		t.Errorf("replay raw said:\n%s", out)
+	}
+	natstest.WaitFor(t, 30*time.Second, "the raw replay's posts", func() bool {
+		return count(s.slack.got("/ok"), "ops-issue-3") == 3 && count(s.slack.got("/gone"), "ops-issue-3") == 2
+	})
+	s.storeIssue("rp-barrier-2", n+2)
+	natstest.WaitFor(t, 30*time.Second, "the second barrier", func() bool { return count(s.slack.got("/ok"), fmt.Sprintf("ops-issue-%d", n+2)) == 1 })
+	s.waitIdle()
+	if o, g := count(s.slack.got("/ok"), "ops-issue-3"), count(s.slack.got("/gone"), "ops-issue-3"); o != 3 || g != 2 {
+		t.Errorf("after the raw replay ops-issue-3 was posted %d times to ok and %d to gone, want 3 and 2", o, g)
+	}
 	tr := s.mustCLI("trace", "rp-7")
 	if !strings.Contains(tr, "(replay again1, to ok)") || !strings.Contains(tr, "replay again1)") {
 		t.Errorf("trace of a replayed delivery:\n%s", tr)
