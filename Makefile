@@ -1,4 +1,4 @@
-# ghnotify: make run | test | build | lint | nats | images | secrets | up | down | bench | clean
+# ghnotify: make run | test | build | lint | nats | images | secrets | up | logs | down | bench | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
 
@@ -18,7 +18,7 @@ COMPOSE_PROJECT ?= ghnotify
 
 IMAGES   := gateway normalizer slack-sink nats
 
-.PHONY: all run build test test-unit fuzz lint nats nats-context images secrets up down bench clean
+.PHONY: all run build test test-unit fuzz lint nats nats-context images secrets up logs down bench clean
 
 all: build
 
@@ -90,11 +90,16 @@ $(SECRETS)/nats.env:
 ## up: start the compose stack (needs GITHUB_WEBHOOK_SECRET in the environment;
 ## generates the NATS credentials first if needed).
 up: secrets
+	@test -n "$$GITHUB_WEBHOOK_SECRET" || { echo "make up: set GITHUB_WEBHOOK_SECRET (e.g. export GITHUB_WEBHOOK_SECRET=\$$(openssl rand -hex 32)); the gateway refuses to start without it" >&2; exit 1; }
 	$(COMPOSE) -p $(COMPOSE_PROJECT) up -d
+
+## logs: follow the compose stack's logs (SERVICE=slack-sink for one service).
+logs:
+	$(COMPOSE) -p $(COMPOSE_PROJECT) logs -f $(SERVICE)
 
 ## down: stop the compose stack, keeping the JetStream volume (down -v removes it).
 down: secrets
-	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-unused} $(COMPOSE) -p $(COMPOSE_PROJECT) down
+	$(COMPOSE) -p $(COMPOSE_PROJECT) down
 
 ## nats-context: the nats CLI context "ghnotify" for the compose stack's NATS
 ## (127.0.0.1:$GHNOTIFY_NATS_PORT, 4222, with the credentials in secrets/nats.env).

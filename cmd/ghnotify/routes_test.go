@@ -116,3 +116,59 @@ func TestRoutesCheckUsesTheGivenEnvironment(t *testing.T) {
 		t.Errorf("check of an invalid file: %v", err)
 	}
 }
+
+func TestRoutesTestDefaultsAndEventFromFileName(t *testing.T) {
+	payload := writeFile(t, "issues-opened.json", `{"action":"opened","issue":{"number":1,"title":"t","html_url":"https://github.com/acme/w/issues/1","user":{"login":"mona"}},`+
+		`"repository":{"name":"w","full_name":"acme/w","owner":{"login":"acme"},"html_url":"https://github.com/acme/w"},"sender":{"login":"mona","type":"User"}}`)
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{name: "console without a webhook", want: "console"},
+		{name: "the default route to SLACK_WEBHOOK_URL", env: map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/secretpart"}, want: "slack"},
+		{name: "GHNOTIFY_ROUTES", env: map[string]string{"GHNOTIFY_ROUTES": writeFile(t, "r.yaml", cliRoutes)}, want: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"routes", "test", payload}, &out, &errOut, envOf(tt.env)); err != nil {
+				t.Fatalf("routes test: %v (%s)", err, errOut.String())
+			}
+			var reports []routeTestReport
+			if err := json.Unmarshal(out.Bytes(), &reports); err != nil || len(reports) != 1 {
+				t.Fatalf("report %q: %v", out.String(), err)
+			}
+			if reports[0].Kind != "issues.opened" {
+				t.Errorf("kind %q: the event was not taken from the file name", reports[0].Kind)
+			}
+			if tt.want != "" && (len(reports[0].Targets) != 1 || reports[0].Targets[0].Destination != tt.want) {
+				t.Errorf("targets %+v, want %s", reports[0].Targets, tt.want)
+			}
+			if strings.Contains(out.String(), "secretpart") {
+				t.Error("the webhook URL appeared in the report")
+			}
+			if strings.Contains(out.String(), `"Reason"`) || strings.Contains(out.String(), `"Route"`) {
+				t.Errorf("capitalized JSON field names: %s", out.String())
+			}
+		})
+	}
+}
+
+func TestRoutesCheckWarnsAboutUnknownEvents(t *testing.T) {
+	file := writeFile(t, "typo.yaml", `destinations:
+  eng: {console: true}
+routes:
+  - {name: prs, match: {kind: pull_requests.opened}, to: eng}
+  - {name: fine, match: {kind: [pull_request.*, "issue*.opened"]}, to: eng}
+`)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"routes", "check", file}, &out, &errOut, envOf(nil)); err != nil {
+		t.Fatalf("routes check: %v (%s)", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), `route prs: kind "pull_requests.opened" matches no known event`) {
+		t.Errorf("no warning about pull_requests.opened: %q", errOut.String())
+	}
+	if strings.Contains(errOut.String(), "route fine") {
+		t.Errorf("warned about valid kinds: %q", errOut.String())
+	}
+}
