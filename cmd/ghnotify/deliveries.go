@@ -111,6 +111,15 @@ func summarize(v *deliveryView) string {
 		}
 	}
 	group(trace.OutcomePosted, "posted to", false)
+	var reposted []string
+	for _, f := range v.Fates {
+		if f.Stage == trace.StageSink && f.Outcome == trace.OutcomePosted && f.Replay != "" && !slices.Contains(reposted, f.Destination) {
+			reposted = append(reposted, f.Destination)
+		}
+	}
+	if len(reposted) > 0 {
+		parts = append(parts, "replay posted to "+strings.Join(reposted, ", "))
+	}
 	group(trace.OutcomeSkipped, "skipped", true)
 	group(trace.OutcomeFailed, "failed", true)
 	group(trace.OutcomeDeadLettered, "dead-lettered", true)

@@ -345,3 +345,42 @@ func streamMsgs(t *testing.T, js jetstream.JetStream, name string) uint64 {
 	}
 	return info.State.Msgs
 }
+
+// TestRedriveNormalizerDeadLetter: a raw delivery the normalizer cannot
+// read is redriven to the normalizer as a replay; failing again, it is
+// dead-lettered again under a new sequence, marked with the redrive, and
+// the redriven dead letter is gone.
+func TestRedriveNormalizerDeadLetter(t *testing.T) {
+	s := startOpsStack(t)
+	d := delivery.Delivery{Event: "issues", ID: "poison-1", ReceivedAt: time.Now().UTC(), Body: []byte(`{"action": "opened", "issue": 7}`)}
+	if _, err := s.js.PublishMsg(context.Background(), d.Msg()); err != nil {
+		t.Fatal(err)
+	}
+	var first []deadLetterInfo
+	natstest.WaitFor(t, 30*time.Second, "the normalizer's dead letter", func() bool {
+		out, err := s.cli("dlq", "list", "--stage", "normalizer", "--json")
+		return err == nil && json.Unmarshal([]byte(out), &first) == nil && len(first) == 1
+	})
+	if first[0].DeliveryID != "poison-1" || first[0].Subject != "github.raw.issues" {
+		t.Fatalf("dead letter %+v", first[0])
+	}
+	if out := s.mustCLI("dlq", "list", "--stage", "slack-sink"); !strings.Contains(out, "no dead letters") {
+		t.Errorf("slack-sink dead letters:\n%s", out)
+	}
+	s.mustCLI("dlq", "redrive", "--all", "--stage", "normalizer")
+	var again []deadLetterInfo
+	natstest.WaitFor(t, 30*time.Second, "the redriven delivery's new dead letter", func() bool {
+		out, err := s.cli("dlq", "list", "--json")
+		return err == nil && json.Unmarshal([]byte(out), &again) == nil && len(again) == 1 && again[0].Sequence != first[0].Sequence
+	})
+	if want := fmt.Sprintf("redrive-%d", first[0].Sequence); again[0].Replay != want || again[0].DeliveryID != "poison-1" {
+		t.Errorf("new dead letter %+v, want replay %s of poison-1", again[0], want)
+	}
+	tr := s.mustCLI("trace", "poison-1")
+	if !strings.Contains(tr, "replayed raw #") || !strings.Contains(tr, fmt.Sprintf("dead letter #%d waiting", again[0].Sequence)) {
+		t.Errorf("trace of the poison delivery:\n%s", tr)
+	}
+	if out := s.mustCLI("deliveries", "--status", "dead-lettered"); !strings.Contains(out, "poison-1") || !strings.Contains(out, "dead-lettered by the normalizer") {
+		t.Errorf("deliveries:\n%s", out)
+	}
+}
