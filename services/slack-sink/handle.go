@@ -396,7 +396,7 @@ func (s *sink) process(ctx context.Context, j *job) error {
 		_ = json.Unmarshal(e.Value(), &prev)
 		if blocksPost(prev, j.p.seq) {
 			s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "duplicate").Inc()
-			log.Info().Str("earlier_outcome", prev.Outcome).Str("ts", prev.TS).Msg("event already posted to this destination; not posting again (replay it to post again)")
+			log.WithLevel(duplicateLevel(j.p.msg)).Str("earlier_outcome", prev.Outcome).Str("ts", prev.TS).Msg("event already posted to this destination; not posting again (replay it to post again)")
 			return nil
 		}
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -9,6 +9,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 )
 
 // This file holds what the sink does with replayed events (see
@@ -81,4 +82,15 @@ func (s *sink) recordMsg(h nats.Header, ev *event.Event, part string, rec trace.
 	if err := s.trace.Put(s.work, key, rec); err != nil {
 		s.log.Warn().Err(err).Str("key", key).Msg("writing trace record failed")
 	}
+}
+
+// duplicateLevel is the log level of "already posted": info for a copy
+// published again (first delivery of its message), which an operator may be
+// looking for; debug for a redelivery, routine after a restart or while
+// another destination of the event is retried.
+func duplicateLevel(msg jetstream.Msg) zerolog.Level {
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 1 {
+		return zerolog.DebugLevel
+	}
+	return zerolog.InfoLevel
 }
