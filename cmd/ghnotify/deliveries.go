@@ -24,7 +24,8 @@ id, event and kinds, repository, and what became of them: posted to which
 destinations, skipped and why, dead-lettered and why, replayed.
 
 --status keeps the deliveries that reached a status at some stage: stored,
-normalized, posted, skipped, failed or dead-lettered.`,
+normalized, posted, skipped, retrying (the sink has not finished with an
+event yet), failed or dead-lettered.`,
 		Example: `  ghnotify deliveries --since 1h
   ghnotify deliveries --repo acme/rocket --event pull_request
   ghnotify deliveries --status dead-lettered --json`,
@@ -139,7 +140,10 @@ func summarize(v *deliveryView) string {
 			parts = append(parts, "a duplicate was refused")
 		}
 	}
-	if !sinkSeen && normalized {
+	if len(v.AtSink) > 0 {
+		parts = append(parts, fmt.Sprintf("at the sink, waiting or retrying (%d event(s))", len(v.AtSink)))
+	}
+	if !sinkSeen && normalized && len(v.AtSink) == 0 {
 		if len(v.Kinds) == 0 {
 			parts = append(parts, "normalized into no event")
 		} else {

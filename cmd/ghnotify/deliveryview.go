@@ -28,9 +28,12 @@ const (
 	statusSkipped      = "skipped"
 	statusFailed       = "failed"
 	statusDeadLettered = "dead-lettered"
+	// statusRetrying: an event the sink has neither acknowledged nor
+	// traced yet (waiting, or being retried).
+	statusRetrying = "retrying"
 )
 
-var allStatuses = []string{statusStored, statusNormalized, statusPosted, statusSkipped, statusFailed, statusDeadLettered}
+var allStatuses = []string{statusStored, statusNormalized, statusPosted, statusSkipped, statusRetrying, statusFailed, statusDeadLettered}
 
 // rawCopy is one raw message of a delivery: the stored original, or a
 // replayed copy.
@@ -79,6 +82,9 @@ type deliveryView struct {
 	Events      []eventCopy      `json:"events,omitempty"`
 	Fates       []fate           `json:"fates,omitempty"`
 	DeadLetters []deadLetterInfo `json:"dead_letters,omitempty"`
+	// AtSink are the events the sink has not acknowledged and has no
+	// trace record of: waiting for it, or being retried.
+	AtSink []string `json:"at_sink,omitempty"`
 }
 
 // when is the delivery's time: when the gateway received it, else the
@@ -224,6 +230,9 @@ func (v *deliveryView) finish() {
 	if len(v.DeadLetters) > 0 {
 		has[statusDeadLettered] = true
 	}
+	if len(v.AtSink) > 0 {
+		has[statusRetrying] = true
+	}
 	v.Statuses = v.Statuses[:0]
 	for _, s := range allStatuses {
 		if has[s] {
@@ -338,6 +347,11 @@ func gatherDelivery(ctx context.Context, js jetstream.JetStream, id string) (*de
 			vs.addLetter(l)
 		}
 	}
+	floor, err := sinkAckFloor(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	v.markAtSink(floor)
 	v.finish()
 	return v, nil
 }
@@ -359,6 +373,25 @@ func gatherDeliveries(ctx context.Context, js jetstream.JetStream, f deliveryFil
 		rawFilter = []string{subject.Raw(f.Event)}
 	}
 	err := scanStream(ctx, js, provision.StreamRaw, scanOptions{Filters: rawFilter, Since: f.Since, HeadersOnly: true}, vs.addRaw)
+	if err != nil {
+		return nil, err
+	}
+	err = scanStream(ctx, js, provision.StreamEvents, scanOptions{Filters: []string{subject.EventAll}, Since: f.Since, HeadersOnly: true}, func(m jetstream.Msg) error {
+		id := m.Headers().Get(delivery.HeaderDelivery)
+		if _, ok := vs[id]; !ok {
+			return nil
+		}
+		c, err := eventCopyOf(m)
+		if err != nil {
+			return err
+		}
+		vs[id].Events = append(vs[id].Events, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sinkFloor, err := sinkAckFloor(ctx, js)
 	if err != nil {
 		return nil, err
 	}
@@ -384,6 +417,7 @@ func gatherDeliveries(ctx context.Context, js jetstream.JetStream, f deliveryFil
 	}
 	var out []*deliveryView
 	for _, v := range vs {
+		v.markAtSink(sinkFloor)
 		v.finish()
 		if f.Repo != "" && !strings.EqualFold(v.Repository, f.Repo) {
 			continue
@@ -401,4 +435,39 @@ func gatherDeliveries(ctx context.Context, js jetstream.JetStream, f deliveryFil
 		return out[i].DeliveryID < out[j].DeliveryID
 	})
 	return out, nil
+}
+
+// sinkAckFloor is the slack-sink consumer's acknowledgement floor: every
+// event up to it is acknowledged. 0 when the consumer does not exist yet.
+func sinkAckFloor(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	c, err := js.Consumer(ctx, provision.StreamEvents, provision.ConsumerSlackSink)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading consumer %s: %w", provision.ConsumerSlackSink, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading consumer %s: %w", provision.ConsumerSlackSink, err)
+	}
+	return info.AckFloor.Stream, nil
+}
+
+// markAtSink notes the events above the sink's acknowledgement floor that
+// have no sink trace record yet: the sink is waiting to post them or
+// retrying them (a destination down, or rate-limited).
+func (v *deliveryView) markAtSink(floor uint64) {
+	traced := map[string]bool{}
+	for _, f := range v.Fates {
+		if f.Stage == trace.StageSink {
+			traced[f.Kind+"|"+f.Replay] = true
+		}
+	}
+	v.AtSink = v.AtSink[:0]
+	for _, e := range v.Events {
+		if e.Sequence > floor && !traced[e.Kind+"|"+e.Replay] && !slices.Contains(v.AtSink, e.EventID) {
+			v.AtSink = append(v.AtSink, e.EventID)
+		}
+	}
 }

@@ -33,6 +33,7 @@ import (
 type switchSlack struct {
 	mu     sync.Mutex
 	broken map[string]bool
+	down   map[string]bool
 	posts  map[string][]string
 }
 
@@ -42,6 +43,11 @@ func (s *switchSlack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.down[r.URL.Path] {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "service_unavailable")
+		return
+	}
 	if s.broken[r.URL.Path] {
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, "channel_not_found")
@@ -55,6 +61,13 @@ func (s *switchSlack) fix(path string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.broken, path)
+	delete(s.down, path)
+}
+
+func (s *switchSlack) takeDown(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down[path] = true
 }
 
 func (s *switchSlack) got(path string) []string {
@@ -83,7 +96,7 @@ routes:
 func startOpsStack(t *testing.T, broken ...string) *opsStack {
 	t.Helper()
 	ns := natstest.Start(t)
-	slack := &switchSlack{broken: map[string]bool{}, posts: map[string][]string{}}
+	slack := &switchSlack{broken: map[string]bool{}, down: map[string]bool{}, posts: map[string][]string{}}
 	for _, b := range broken {
 		slack.broken[b] = true
 	}
@@ -382,5 +395,34 @@ func TestRedriveNormalizerDeadLetter(t *testing.T) {
 	}
 	if out := s.mustCLI("deliveries", "--status", "dead-lettered"); !strings.Contains(out, "poison-1") || !strings.Contains(out, "dead-lettered by the normalizer") {
 		t.Errorf("deliveries:\n%s", out)
+	}
+}
+
+// TestDeliveriesShowsEventsTheSinkIsRetrying: while every destination of an
+// event is down, deliveries and trace say the sink is still at it; once the
+// destinations are back, the delivery is posted and no longer retrying.
+func TestDeliveriesShowsEventsTheSinkIsRetrying(t *testing.T) {
+	s := startOpsStack(t)
+	s.slack.takeDown("/ok")
+	s.slack.takeDown("/gone")
+	s.storeIssue("down-1", 1)
+	natstest.WaitFor(t, 30*time.Second, "the delivery to be listed as retrying", func() bool {
+		out, err := s.cli("deliveries", "--status", "retrying")
+		return err == nil && strings.Contains(out, "down-1") && strings.Contains(out, "at the sink, waiting or retrying (1 event(s))")
+	})
+	if tr := s.mustCLI("trace", "down-1"); !strings.Contains(tr, "at sink:    down-1/issues.opened") {
+		t.Errorf("trace while the destinations are down:\n%s", tr)
+	}
+	s.slack.fix("/ok")
+	s.slack.fix("/gone")
+	natstest.WaitFor(t, 60*time.Second, "the posts once the destinations are back", func() bool {
+		return len(s.slack.got("/ok")) == 1 && len(s.slack.got("/gone")) == 1
+	})
+	s.waitIdle()
+	if out := s.mustCLI("deliveries", "--status", "retrying"); !strings.Contains(out, "no deliveries") {
+		t.Errorf("still retrying after the posts:\n%s", out)
+	}
+	if out := s.mustCLI("deliveries", "--status", "posted"); !strings.Contains(out, "posted to ok, gone") && !strings.Contains(out, "posted to gone, ok") {
+		t.Errorf("deliveries after the posts:\n%s", out)
 	}
 }

@@ -67,7 +67,11 @@ func printTrace(w io.Writer, v *deliveryView) error {
 	if !v.ReceivedAt.IsZero() {
 		fmt.Fprintf(w, "received:   %s\n", v.ReceivedAt.Format(time.RFC3339Nano))
 	}
-	fmt.Fprintf(w, "status:     %s\n\n", strings.Join(v.Statuses, ", "))
+	fmt.Fprintf(w, "status:     %s\n", strings.Join(v.Statuses, ", "))
+	if len(v.AtSink) > 0 {
+		fmt.Fprintf(w, "at sink:    %s (not acknowledged yet: waiting, or being retried)\n", strings.Join(v.AtSink, ", "))
+	}
+	fmt.Fprintln(w)
 
 	var tl []timelineEntry
 	for _, r := range v.Raw {
