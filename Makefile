@@ -1,4 +1,4 @@
-# ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | down |
+# ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | logs | down |
 #           up-cluster | down-cluster | test-cluster | bench | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
@@ -21,7 +21,7 @@ COMPOSE_PROJECT ?= ghnotify
 
 IMAGES   := gateway normalizer slack-sink nats
 
-.PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up down bench clean \
+.PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up logs down bench clean \
 	secrets-cluster up-cluster down-cluster test-cluster
 
 all: build
@@ -110,11 +110,16 @@ $(SECRETS)/nats.env:
 ## up: start the compose stack (needs GITHUB_WEBHOOK_SECRET in the environment;
 ## generates the NATS credentials first if needed).
 up: secrets
+	@test -n "$$GITHUB_WEBHOOK_SECRET" || { echo "make up: set GITHUB_WEBHOOK_SECRET (e.g. export GITHUB_WEBHOOK_SECRET=\$$(openssl rand -hex 32)); the gateway refuses to start without it" >&2; exit 1; }
 	$(COMPOSE) -p $(COMPOSE_PROJECT) up -d
+
+## logs: follow the compose stack's logs (SERVICE=slack-sink for one service).
+logs:
+	$(COMPOSE) -p $(COMPOSE_PROJECT) logs -f $(SERVICE)
 
 ## down: stop the compose stack, keeping the JetStream volume (down -v removes it).
 down: secrets
-	GITHUB_WEBHOOK_SECRET=$${GITHUB_WEBHOOK_SECRET:-unused} $(COMPOSE) -p $(COMPOSE_PROJECT) down
+	$(COMPOSE) -p $(COMPOSE_PROJECT) down
 
 ## secrets-cluster: the cluster's NATS credentials: the clients' (make secrets)
 ## and, in secrets/nats-cluster.env, the user and password the nodes' routes

@@ -5,27 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"strings"
 
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-const usage = `ghnotify receives GitHub webhooks, stores every delivery in NATS JetStream
+const rootLong = `ghnotify receives GitHub webhooks, stores every delivery in NATS JetStream
 and posts the events that matter to Slack.
-
-Usage:
-  ghnotify run                  run the gateway, normalizer and Slack sink in one
-                                process around an embedded NATS server (or an
-                                external one when NATS_URL is set)
-  ghnotify send [flags] FILE    sign a JSON payload and post it to the gateway
-                                exactly as GitHub would ("ghnotify send -h")
-  ghnotify routes check FILE    validate a routes file
-  ghnotify routes test ...      show which routes a payload matches and the
-                                messages it would post ("ghnotify routes -h")
-  ghnotify nats-context         write the nats CLI context "ghnotify" with the
-                                credentials of ghnotify's NATS, for
-                                "nats --context ghnotify ..."
-  ghnotify version              print the version
-  ghnotify help                 print this help
 
 Configuration is read from the environment; see README.md for every variable.
 The most common ones:
@@ -37,8 +26,18 @@ The most common ones:
   GHNOTIFY_NATS_LISTEN    embedded NATS client address (127.0.0.1:4222, "off");
                           clients authenticate with the nkey in the data directory
   GHNOTIFY_OPS_ADDR       /metrics address, apart from the webhook port (127.0.0.1:9093, "off")
-  NATS_URL                use this NATS instead of the embedded one
-`
+  NATS_URL                use this NATS instead of the embedded one (with NATS_NKEY,
+                          NATS_CREDS, NATS_USER/NATS_PASSWORD or NATS_TOKEN)
+
+The operations commands (deliveries, trace, replay, dlq) connect to the NATS of
+"ghnotify run" (GHNOTIFY_NATS_LISTEN, with the nkey in GHNOTIFY_DATA_DIR), or to
+NATS_URL when it is set. See docs/operations.md.`
+
+const rootExample = `  ghnotify run
+  ghnotify send examples/issues-opened.json
+  ghnotify deliveries --since 1h
+  ghnotify trace 6d3e2f10-8a3b-11ef-9a1c-1e2f3a4b5c6d
+  ghnotify dlq list`
 
 // usageError is a mistake on the command line; it exits with status 2.
 type usageError struct{ msg string }
@@ -55,29 +54,97 @@ func exitCode(err error) int {
 	return 1
 }
 
-// run dispatches the subcommand named by args[0].
+// cliEnv is what every command gets: the environment and the outputs.
+type cliEnv struct {
+	lookup config.Lookup
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// run parses args and runs the command they name.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return usageError{"no command given"}
+	root := newRootCommand(cliEnv{lookup: lookup, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		return usageError{err.Error() + `; see "ghnotify --help"`}
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "run":
-		return runCommand(ctx, rest, stdout, stderr, lookup)
-	case "send":
-		return sendCommand(ctx, rest, stdout, stderr, lookup)
-	case "routes":
-		return runRoutes(ctx, rest, stdout, stderr, lookup)
-	case "nats-context":
-		return natsContextCommand(ctx, rest, stdout, stderr, lookup)
-	case "version", "-version", "--version":
-		return printVersion(stdout)
-	case "help", "-h", "-help", "--help":
-		_, err := fmt.Fprint(stdout, usage)
+	return err
+}
+
+// newRootCommand builds the whole command tree.
+func newRootCommand(e cliEnv) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ghnotify",
+		Short:         "GitHub webhooks to Slack through NATS JetStream",
+		Long:          rootLong,
+		Example:       rootExample,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(e.stderr)
+			_ = cmd.Usage()
+			return usageError{"no command given"}
+		},
+	}
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(flagError)
+	root.AddCommand(
+		newRunCommand(e),
+		newSendCommand(e),
+		newRoutesCommand(e),
+		newNATSContextCommand(e),
+		newVersionCommand(e),
+		newDeliveriesCommand(e),
+		newTraceCommand(e),
+		newReplayCommand(e),
+		newDLQCommand(e),
+		newRecoverCommand(e),
+	)
+	root.InitDefaultCompletionCmd()
+	root.Version = fmt.Sprintf("%s (%s, %s/%s)", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	root.SetVersionTemplate("ghnotify {{.Version}}\n")
+	return root
+}
+
+// flagError turns a flag mistake into a usage error that names the command.
+func flagError(cmd *cobra.Command, err error) error {
+	if errors.Is(err, pflag.ErrHelp) {
 		return err
-	default:
-		fmt.Fprint(stderr, usage)
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+	return usageError{fmt.Sprintf("%s: %v (see %q)", cmd.CommandPath(), err, cmd.CommandPath()+" --help")}
+}
+
+// exactArgs is cobra.ExactArgs with a usage error that says what is wanted.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Sprintf("%s takes %s (got %d arguments; see %q)", cmd.CommandPath(), what, len(args), cmd.CommandPath()+" --help")}
+		}
+		return nil
+	}
+}
+
+// noArgs refuses positional arguments with a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Sprintf("%s takes no arguments (got %q; see %q)", cmd.CommandPath(), strings.Join(args, " "), cmd.CommandPath()+" --help")}
+	}
+	return nil
+}
+
+func newVersionCommand(e cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		RunE:  func(*cobra.Command, []string) error { return printVersion(e.stdout) },
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/natsconn"
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 )
 
 // defaultContextName is the nats CLI context `ghnotify nats-context` writes:
@@ -50,7 +50,29 @@ var contextNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 // if `ghnotify run` has not run yet); with NATS_URL set it is the NATS
 // connection variables (NATS_USER and NATS_PASSWORD, NATS_NKEY, NATS_CREDS,
 // NATS_TOKEN, NATS_CA, NATS_CERT, NATS_KEY).
-func natsContextCommand(_ context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
+func newNATSContextCommand(e cliEnv) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "nats-context [--name NAME]",
+		Short: `Write the nats CLI context "ghnotify" with the credentials of ghnotify's NATS`,
+		Long: `Writes a nats CLI context for the NATS server ghnotify uses, with its
+credentials, to $XDG_CONFIG_HOME/nats/context/NAME.json (mode 0600). Then:
+  nats --context ghnotify stream ls
+
+Without NATS_URL it is the embedded server of "ghnotify run" (GHNOTIFY_NATS_LISTEN,
+and the nkey in GHNOTIFY_DATA_DIR); with NATS_URL, that server and the NATS_*
+credential variables.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return natsContextCommand(cmd.Context(), name, e.stdout, e.lookup)
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", defaultContextName, "context name: use it as nats --context NAME")
+	return cmd
+}
+
+// natsContextCommand writes the context called name.
+func natsContextCommand(_ context.Context, name string, stdout io.Writer, lookup config.Lookup) error {
 	env := config.NewEnv(lookup)
 	dataDir := env.String("GHNOTIFY_DATA_DIR", "./data")
 	listen := env.String("GHNOTIFY_NATS_LISTEN", "127.0.0.1:4222")
@@ -60,36 +82,11 @@ func natsContextCommand(_ context.Context, args []string, stdout, stderr io.Writ
 	if err := env.Err(); err != nil {
 		return err
 	}
-
-	fs := flag.NewFlagSet("nats-context", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	name := fs.String("name", defaultContextName, "context name: use it as nats --context NAME")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ghnotify nats-context [--name NAME]")
-		fmt.Fprintln(stderr, "\nWrites a nats CLI context for the NATS server ghnotify uses, with its")
-		fmt.Fprintln(stderr, "credentials, to $XDG_CONFIG_HOME/nats/context/NAME.json (mode 0600). Then:")
-		fmt.Fprintln(stderr, "  nats --context ghnotify stream ls")
-		fmt.Fprintln(stderr, "\nWithout NATS_URL it is the embedded server of `ghnotify run` (GHNOTIFY_NATS_LISTEN,")
-		fmt.Fprintln(stderr, "and the nkey in GHNOTIFY_DATA_DIR); with NATS_URL, that server and the NATS_*")
-		fmt.Fprintln(stderr, "credential variables.")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
-	rest, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	if len(rest) != 0 {
-		fs.Usage()
-		return usageError{"nats-context takes no arguments"}
-	}
-	if !contextNameRE.MatchString(*name) {
-		return usageError{fmt.Sprintf("context name %q: use letters, digits, '.', '_' and '-'", *name)}
+	if !contextNameRE.MatchString(name) {
+		return usageError{fmt.Sprintf("context name %q: use letters, digits, '.', '_' and '-'", name)}
 	}
 
+	var err error
 	var nctx natsCLIContext
 	if natsCfg.URL != "" {
 		nctx, err = externalContext(natsCfg)
@@ -104,12 +101,12 @@ func natsContextCommand(_ context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(dir, *name+".json")
+	path := filepath.Join(dir, name+".json")
 	if err := writeContextFile(path, nctx); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "wrote nats CLI context %q to %s (%s)\nuse it with: nats --context %s stream ls\n",
-		*name, path, redactURLs(nctx.URL), *name)
+		name, path, redactURLs(nctx.URL), name)
 	return err
 }
 

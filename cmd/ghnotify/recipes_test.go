@@ -216,6 +216,16 @@ func TestNATSRecipes(t *testing.T) {
 		return strings.Contains(runProc.stdout.String(), "Launch countdown skips from 3 to 1")
 	})
 
+	rawStream, err := js.Stream(ctx, provision.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawMsg, err := rawStream.GetLastMsgForSubject(ctx, "github.raw.issues")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawSeq := strconv.FormatUint(rawMsg.Sequence, 10)
+
 	runNATS := func(t *testing.T, args ...string) (string, string, error) {
 		c, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
@@ -247,10 +257,18 @@ func TestNATSRecipes(t *testing.T) {
 		{"kv ls ghnotify_trace", delivery + ".normalizer"},
 		{"kv get ghnotify_trace", "normalizer"},
 		{"'github.event.*.*.*.opened'", delivery},
+		// docs/operations.md
+		{"kv ls ghnotify_trace '<delivery>.>' --verbose --display-value", `"raw_sequence"`},
+		{"stream get GHNOTIFY_RAW <raw-sequence>", delivery},
+		{"sub --stream GHNOTIFY_EVENTS 'github.event.acme.rocket.>' --all --headers-only", "X-GitHub-Delivery: " + delivery},
+		{"sub --stream GHNOTIFY_RAW github.raw.issues --since 24h --headers-only", delivery},
+		{"pub github.raw.ping", "GHNOTIFY_RAW"},
+		{"stream info GHNOTIFY_DLQ", "GHNOTIFY_DLQ"},
+		{"stream purge GHNOTIFY_EVENTS --subject 'github.event.acme.attic.>'", "GHNOTIFY_EVENTS"},
 	}
 	for _, r := range recipes {
 		t.Run(r.file+": "+strings.TrimPrefix(r.cmd, recipeContext), func(t *testing.T) {
-			cmdline := strings.ReplaceAll(r.cmd, "<delivery>", delivery)
+			cmdline := strings.NewReplacer("<delivery>", delivery, "<raw-sequence>", rawSeq).Replace(r.cmd)
 			words, err := shellWords(cmdline)
 			if err != nil {
 				t.Fatalf("%q: %v", r.cmd, err)
@@ -271,5 +289,34 @@ func TestNATSRecipes(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The ping published by hand in docs/operations.md is a replay: the
+	// normalizer and the sink trace it as one, and the ghnotify operations
+	// commands, run as users run them against the embedded server, show it.
+	ghnotify := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("ghnotify %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	natstest.WaitFor(t, 30*time.Second, "the sink's record of the ping published by hand", func() bool {
+		cmd := exec.Command(bin, "trace", "manual-ping-1")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return err == nil && strings.Contains(string(out), "posted ping.received to console (route") && strings.Contains(string(out), "replay by-hand-1")
+	})
+	if out := ghnotify("trace", delivery); !strings.Contains(out, "posted issues.opened to console") || !strings.Contains(out, "stored raw #"+rawSeq) {
+		t.Errorf("ghnotify trace %s:\n%s", delivery, out)
+	}
+	if out := ghnotify("deliveries", "--since", "1h"); !strings.Contains(out, delivery) || !strings.Contains(out, "manual-ping-1") {
+		t.Errorf("ghnotify deliveries:\n%s", out)
+	}
+	if out := ghnotify("dlq", "list"); !strings.Contains(out, "no dead letters") {
+		t.Errorf("ghnotify dlq list:\n%s", out)
 	}
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,52 +13,83 @@ import (
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/event"
+	"github.com/spf13/cobra"
 )
 
-const routesUsage = `usage:
-  ghnotify routes check FILE
-      Validate a routes file; errors name file, line and column.
-  ghnotify routes test --routes FILE --event NAME PAYLOAD.json
-      Normalize a GitHub payload, show which routes match (and which
-      condition failed for the others) and print what each destination
-      would receive as JSON (Slack messages; the CloudEvent for http).
-      Nothing is posted.
-`
-
-// runRoutes implements "ghnotify routes check" and "ghnotify routes test".
-// lookup is the environment: it resolves ${NAME} in the routes file and
-// SLACK_BOT_TOKEN.
-func runRoutes(_ context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, routesUsage)
-		return errors.New("routes: missing subcommand (check or test)")
+// newRoutesCommand is `ghnotify routes check` and `ghnotify routes test`.
+// The environment resolves ${NAME} in the routes file and SLACK_BOT_TOKEN.
+func newRoutesCommand(e cliEnv) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "routes",
+		Short: "Check a routes file, or show where a payload would be posted",
+		Example: `  ghnotify routes check examples/routes.yaml
+  ghnotify routes test --routes examples/routes.yaml examples/issues-opened.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(e.stderr)
+			_ = cmd.Usage()
+			return usageError{"routes: missing subcommand (check or test)"}
+		},
 	}
+	check := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Validate a routes file; errors name file, line and column",
+		Args:  exactArgs(1, "exactly one routes FILE"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return routesCheck(args[0], routesOptions(e.lookup), e.stdout, e.stderr)
+		},
+	}
+	var file, name string
+	test := &cobra.Command{
+		Use:   "test [--routes FILE] [--event NAME] PAYLOAD.json",
+		Short: "Show which routes a payload matches and the messages it would post",
+		Long: `Normalizes a GitHub payload, shows which routes match (and which condition
+failed for the others) and prints the Slack messages as JSON. Nothing is posted.
+
+Without --routes it previews the routing "ghnotify run" would use: the file in
+GHNOTIFY_ROUTES, else the default route to SLACK_WEBHOOK_URL, else the console.
+Without --event the event is taken from the file name, as "ghnotify send" does
+(examples/issues-opened.json is an issues event).`,
+		Example: `  ghnotify routes test --routes examples/routes.yaml examples/issues-opened.json
+  ghnotify routes test --event pull_request payload.json`,
+		Args: exactArgs(1, "exactly one PAYLOAD file"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return routesTest(file, name, args[0], e.lookup, e.stdout)
+		},
+	}
+	test.Flags().StringVar(&file, "routes", "", "routes file (default: GHNOTIFY_ROUTES, else the default routing)")
+	test.Flags().StringVar(&name, "event", "", "GitHub event name (the X-GitHub-Event header), e.g. pull_request; default: from the file name")
+	cmd.AddCommand(check, test)
+	return cmd
+}
+
+// routesOptions are the load options of the routes commands: lenient, so a
+// file whose ${NAME} are not set here is still checked.
+func routesOptions(lookup config.Lookup) routes.Options {
 	env := config.NewEnv(lookup)
 	types := sink.DestinationTypes(sink.Config{BotToken: env.Secret("SLACK_BOT_TOKEN", "")})
-	opts := routes.Options{Lookup: lookup, Types: types, Lenient: true}
-	switch args[0] {
-	case "check":
-		if len(args) != 2 {
-			fmt.Fprint(stderr, routesUsage)
-			return errors.New("routes check: want exactly one FILE")
-		}
-		t, err := routes.Load(args[1], opts)
-		if err != nil {
-			return err
-		}
-		for _, w := range t.Warnings {
-			fmt.Fprintln(stderr, "warning:", w)
-		}
-		fmt.Fprintf(stdout, "%s: ok (%d destinations, %d routes)\n", args[1], len(t.Destinations), len(t.Routes))
-		return nil
-	case "test":
-		return routesTest(args[1:], opts, stdout, stderr)
-	case "-h", "--help", "help":
-		fmt.Fprint(stdout, routesUsage)
-		return nil
+	return routes.Options{Lookup: lookup, Types: types, Lenient: true}
+}
+
+// routesCheck validates a routes file.
+func routesCheck(file string, opts routes.Options, stdout, stderr io.Writer) error {
+	t, err := routes.Load(file, opts)
+	if err != nil {
+		return err
 	}
-	fmt.Fprint(stderr, routesUsage)
-	return fmt.Errorf("routes: unknown subcommand %q", args[0])
+	for _, w := range t.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	for _, w := range unknownKindWarnings(file) {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d destinations, %d routes)\n", file, len(t.Destinations), len(t.Routes))
+	return nil
 }
 
 // routeTestReport is what "routes test" prints for one canonical event.
@@ -70,7 +98,7 @@ type routeTestReport struct {
 	Kind     string                `json:"kind"`
 	Routes   []routes.Explanation  `json:"routes"`
 	Targets  []routeTestTarget     `json:"targets"`
-	Skips    []routes.Skip         `json:"skips,omitempty"`
+	Skips    []routeTestSkip       `json:"skips,omitempty"`
 	Messages map[string]rawMessage `json:"messages,omitempty"`
 }
 
@@ -87,27 +115,30 @@ type previewer interface {
 	Preview(ev *event.Event) ([]byte, error)
 }
 
-func routesTest(args []string, opts routes.Options, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("routes test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	file := fs.String("routes", "", "routes file")
-	name := fs.String("event", "", "GitHub event name (the X-GitHub-Event header), e.g. pull_request")
-	if err := fs.Parse(args); err != nil {
-		return err
+// routeTestSkip is a skipped destination in the report.
+type routeTestSkip struct {
+	Route       string `json:"route,omitempty"`
+	Destination string `json:"destination,omitempty"`
+	Reason      string `json:"reason"`
+}
+
+// routesTest prints the routing report of one payload.
+func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.Writer) error {
+	if name == "" {
+		name = eventFromFileName(payloadFile)
 	}
-	if *file == "" || *name == "" || fs.NArg() != 1 {
-		fmt.Fprint(stderr, routesUsage)
-		return errors.New("routes test: want --routes FILE --event NAME PAYLOAD.json")
+	if name == "" {
+		return usageError{"cannot tell the event from the file name; pass --event, e.g. --event issues"}
 	}
-	t, err := routes.Load(*file, opts)
+	t, err := previewTable(file, lookup)
 	if err != nil {
 		return err
 	}
-	payload, err := os.ReadFile(fs.Arg(0))
+	payload, err := os.ReadFile(payloadFile)
 	if err != nil {
 		return fmt.Errorf("reading payload: %w", err)
 	}
-	evs, err := normalize.Normalize(delivery.Delivery{Event: *name, ID: "routes-test", Body: payload, ReceivedAt: time.Now()})
+	evs, err := normalize.Normalize(delivery.Delivery{Event: name, ID: "routes-test", Body: payload, ReceivedAt: time.Now()})
 	if err != nil {
 		return fmt.Errorf("normalizing payload: %w", err)
 	}
@@ -116,7 +147,10 @@ func routesTest(args []string, opts routes.Options, stdout, stderr io.Writer) er
 		ev := &evs[i]
 		f := routes.NewFacts(ev)
 		d := t.Decide(f)
-		r := routeTestReport{EventID: ev.ID, Kind: ev.Data.Kind, Routes: t.Explain(f), Skips: d.Skips, Messages: map[string]rawMessage{}}
+		r := routeTestReport{EventID: ev.ID, Kind: ev.Data.Kind, Routes: t.Explain(f), Messages: map[string]rawMessage{}}
+		for _, sk := range d.Skips {
+			r.Skips = append(r.Skips, routeTestSkip{Route: sk.Route, Destination: sk.Destination, Reason: sk.Reason})
+		}
 		for _, tg := range d.Targets {
 			r.Targets = append(r.Targets, routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread})
 			if p, ok := tg.Destination.Endpoint.(previewer); ok {
@@ -136,4 +170,26 @@ func routesTest(args []string, opts routes.Options, stdout, stderr io.Writer) er
 		return fmt.Errorf("writing report: %w", err)
 	}
 	return nil
+}
+
+// previewTable is the routes table of "routes test": the file given, else
+// the one "ghnotify run" would load from the environment.
+func previewTable(file string, lookup config.Lookup) (*routes.Table, error) {
+	opts := routesOptions(lookup)
+	env := config.NewEnv(lookup)
+	if file == "" {
+		file = env.String("GHNOTIFY_ROUTES", "")
+	}
+	webhook := env.Secret("SLACK_WEBHOOK_URL", "")
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case file != "":
+		return routes.Load(file, opts)
+	case webhook.IsSet():
+		return routes.DefaultWebhook(webhook, opts)
+	default:
+		return routes.DefaultConsole(opts)
+	}
 }

@@ -32,14 +32,14 @@ routes:
 
 func TestRoutesCheck(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := runRoutes(context.Background(), []string{"check", writeFile(t, "ok.yaml", cliRoutes)}, &out, &errOut, envOf(nil)); err != nil {
+	if err := run(context.Background(), []string{"routes", "check", writeFile(t, "ok.yaml", cliRoutes)}, &out, &errOut, envOf(nil)); err != nil {
 		t.Fatalf("check of a valid file: %v", err)
 	}
 	if !strings.Contains(out.String(), "ok (1 destinations, 2 routes)") {
 		t.Errorf("output %q", out.String())
 	}
 	bad := writeFile(t, "bad.yaml", "destinations:\n  console: {console: true}\nroutes:\n  - {name: r, to: nowhere}\n")
-	err := runRoutes(context.Background(), []string{"check", bad}, &out, &errOut, envOf(nil))
+	err := run(context.Background(), []string{"routes", "check", bad}, &out, &errOut, envOf(nil))
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4:") || !strings.Contains(err.Error(), `"nowhere" is not defined`) {
 		t.Errorf("check of an invalid file: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestRoutesTest(t *testing.T) {
 "repository":{"name":"w","full_name":"acme/w","owner":{"login":"acme"},"html_url":"https://github.com/acme/w"},"sender":{"login":"mona","type":"User"}}`
 	var out, errOut bytes.Buffer
 	args := []string{"test", "--routes", writeFile(t, "r.yaml", cliRoutes), "--event", "issues", writeFile(t, "p.json", payload)}
-	if err := runRoutes(context.Background(), args, &out, &errOut, envOf(nil)); err != nil {
+	if err := run(context.Background(), append([]string{"routes"}, args...), &out, &errOut, envOf(nil)); err != nil {
 		t.Fatalf("routes test: %v (%s)", err, errOut.String())
 	}
 	var reports []routeTestReport
@@ -90,7 +90,7 @@ func TestRoutesCheckUsesTheGivenEnvironment(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("TEAM_HOOK", "https://hooks.slack.example/from-the-process-environment")
 			var out, errOut bytes.Buffer
-			if err := runRoutes(context.Background(), []string{"check", file}, &out, &errOut, envOf(tc.env)); err != nil {
+			if err := run(context.Background(), []string{"routes", "check", file}, &out, &errOut, envOf(tc.env)); err != nil {
 				t.Fatalf("check: %v", err)
 			}
 			if got := strings.Count(errOut.String(), "warning:"); got != len(tc.warnings) {
@@ -111,7 +111,7 @@ func TestRoutesCheckUsesTheGivenEnvironment(t *testing.T) {
 	}
 	bad := writeFile(t, "bad.yaml", "destinations:\n  hook: {webhook: \"${TEAM_HOOK}\"}\nroutes:\n  - {name: a, to: [hook, nowhere]}\n")
 	var out, errOut bytes.Buffer
-	err := runRoutes(context.Background(), []string{"check", bad}, &out, &errOut, envOf(map[string]string{"TEAM_HOOK": hook}))
+	err := run(context.Background(), []string{"routes", "check", bad}, &out, &errOut, envOf(map[string]string{"TEAM_HOOK": hook}))
 	if err == nil || strings.Contains(err.Error(), "hook-secret-value") || !strings.Contains(err.Error(), "bad.yaml:4:") {
 		t.Errorf("check of an invalid file: %v", err)
 	}
@@ -126,7 +126,7 @@ func TestRoutesTestShowsTheCloudEventForHTTP(t *testing.T) {
 	routesFile := writeFile(t, "r.yaml", "destinations:\n  console: {console: true}\n  audit: {http: \"${AUDIT_URL}\", secret: \"${AUDIT_SECRET}\"}\nroutes:\n  - {name: all, to: [console, audit]}\n")
 	var out, errOut bytes.Buffer
 	env := envOf(map[string]string{"AUDIT_URL": "https://audit.example/url-secret", "AUDIT_SECRET": "signing-secret-value"})
-	if err := runRoutes(context.Background(), []string{"test", "--routes", routesFile, "--event", "issues", writeFile(t, "p.json", payload)}, &out, &errOut, env); err != nil {
+	if err := run(context.Background(), []string{"routes", "test", "--routes", routesFile, "--event", "issues", writeFile(t, "p.json", payload)}, &out, &errOut, env); err != nil {
 		t.Fatalf("routes test: %v (%s)", err, errOut.String())
 	}
 	var reports []routeTestReport
@@ -150,5 +150,61 @@ func TestRoutesTestShowsTheCloudEventForHTTP(t *testing.T) {
 		if strings.Contains(out.String()+errOut.String(), secret) {
 			t.Errorf("output shows %q", secret)
 		}
+	}
+}
+
+func TestRoutesTestDefaultsAndEventFromFileName(t *testing.T) {
+	payload := writeFile(t, "issues-opened.json", `{"action":"opened","issue":{"number":1,"title":"t","html_url":"https://github.com/acme/w/issues/1","user":{"login":"mona"}},`+
+		`"repository":{"name":"w","full_name":"acme/w","owner":{"login":"acme"},"html_url":"https://github.com/acme/w"},"sender":{"login":"mona","type":"User"}}`)
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{name: "console without a webhook", want: "console"},
+		{name: "the default route to SLACK_WEBHOOK_URL", env: map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/secretpart"}, want: "slack"},
+		{name: "GHNOTIFY_ROUTES", env: map[string]string{"GHNOTIFY_ROUTES": writeFile(t, "r.yaml", cliRoutes)}, want: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := run(context.Background(), []string{"routes", "test", payload}, &out, &errOut, envOf(tt.env)); err != nil {
+				t.Fatalf("routes test: %v (%s)", err, errOut.String())
+			}
+			var reports []routeTestReport
+			if err := json.Unmarshal(out.Bytes(), &reports); err != nil || len(reports) != 1 {
+				t.Fatalf("report %q: %v", out.String(), err)
+			}
+			if reports[0].Kind != "issues.opened" {
+				t.Errorf("kind %q: the event was not taken from the file name", reports[0].Kind)
+			}
+			if tt.want != "" && (len(reports[0].Targets) != 1 || reports[0].Targets[0].Destination != tt.want) {
+				t.Errorf("targets %+v, want %s", reports[0].Targets, tt.want)
+			}
+			if strings.Contains(out.String(), "secretpart") {
+				t.Error("the webhook URL appeared in the report")
+			}
+			if strings.Contains(out.String(), `"Reason"`) || strings.Contains(out.String(), `"Route"`) {
+				t.Errorf("capitalized JSON field names: %s", out.String())
+			}
+		})
+	}
+}
+
+func TestRoutesCheckWarnsAboutUnknownEvents(t *testing.T) {
+	file := writeFile(t, "typo.yaml", `destinations:
+  eng: {console: true}
+routes:
+  - {name: prs, match: {kind: pull_requests.opened}, to: eng}
+  - {name: fine, match: {kind: [pull_request.*, "issue*.opened"]}, to: eng}
+`)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"routes", "check", file}, &out, &errOut, envOf(nil)); err != nil {
+		t.Fatalf("routes check: %v (%s)", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), `route prs: kind "pull_requests.opened" matches no known event`) {
+		t.Errorf("no warning about pull_requests.opened: %q", errOut.String())
+	}
+	if strings.Contains(errOut.String(), "route fine") {
+		t.Errorf("warned about valid kinds: %q", errOut.String())
 	}
 }

@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"hash"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/cmd/ghnotify/internal/hooksign"
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/spf13/cobra"
 )
 
 // defaultGatewayPath is where the gateway takes GitHub deliveries.
@@ -35,46 +36,51 @@ type sendConfig struct {
 	HookID     string
 	File       string
 	Secret     config.Secret
+	// Wait is how long to wait for the gateway's /readyz first; 0 does not.
+	Wait time.Duration
 }
 
-// sendCommand signs FILE and posts it to the gateway as GitHub would.
-func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
-	env := config.NewEnv(lookup)
+// newSendCommand is `ghnotify send`: it signs FILE and posts it to the
+// gateway as GitHub would.
+func newSendCommand(e cliEnv) *cobra.Command {
+	env := config.NewEnv(e.lookup)
 	dataDir := env.String("GHNOTIFY_DATA_DIR", "./data")
 	envSecrets := env.List("GITHUB_WEBHOOK_SECRET", nil)
 	envSecretFile := env.String("GITHUB_WEBHOOK_SECRET_FILE", "")
 	httpAddr := env.String("GHNOTIFY_HTTP_ADDR", ":8080")
-	if err := env.Err(); err != nil {
-		return err
-	}
-
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var cfg sendConfig
-	fs.StringVar(&cfg.Event, "event", "", "GitHub event name (X-GitHub-Event), e.g. issues; default: the file name up to its first '-' or '.'")
-	fs.StringVar(&cfg.URL, "url", localURL(httpAddr), "gateway URL")
-	fs.StringVar(&cfg.SecretFile, "secret-file", envSecretFile, "file holding the webhook secret (default: GITHUB_WEBHOOK_SECRET_FILE, else GITHUB_WEBHOOK_SECRET, else "+SecretFilePath(dataDir)+")")
-	fs.BoolVar(&cfg.Form, "form", false, "send as application/x-www-form-urlencoded (payload=...) instead of JSON")
-	fs.StringVar(&cfg.HookID, "hook-id", "1", "X-GitHub-Hook-ID to send")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ghnotify send [--event NAME] [--url URL] [--secret-file FILE] [--form] FILE")
-		fmt.Fprintln(stderr, "\nSigns the JSON payload in FILE with the webhook secret and posts it with all of")
-		fmt.Fprintln(stderr, "GitHub's headers and a fresh delivery id, then prints the gateway's answer.")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+	cmd := &cobra.Command{
+		Use:   "send [flags] FILE",
+		Short: "Sign a JSON payload and post it to the gateway exactly as GitHub would",
+		Long: `Signs the JSON payload in FILE with the webhook secret and posts it with all of
+GitHub's headers and a fresh delivery id, then prints the gateway's answer.
+With --wait it first waits until the gateway answers /readyz.`,
+		Example: `  ghnotify send examples/issues-opened.json
+  ghnotify send --wait examples/pull_request-opened.json
+  ghnotify send --form --event ping examples/ping.json`,
+		Args: exactArgs(1, "exactly one payload FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := env.Err(); err != nil {
+				return err
+			}
+			cfg.File = args[0]
+			return sendCommand(cmd.Context(), cfg, dataDir, envSecrets, e.stdout, e.stderr)
+		},
 	}
-	files, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	if len(files) != 1 {
-		fs.Usage()
-		return usageError{"send takes exactly one payload FILE"}
-	}
-	cfg.File = files[0]
+	f := cmd.Flags()
+	f.StringVar(&cfg.Event, "event", "", "GitHub event name (X-GitHub-Event), e.g. issues; default: the file name up to its first '-' or '.'")
+	f.StringVar(&cfg.URL, "url", localURL(httpAddr), "gateway URL")
+	f.StringVar(&cfg.SecretFile, "secret-file", envSecretFile, "file holding the webhook secret (default: GITHUB_WEBHOOK_SECRET_FILE, else GITHUB_WEBHOOK_SECRET, else "+SecretFilePath(dataDir)+")")
+	f.BoolVar(&cfg.Form, "form", false, "send as application/x-www-form-urlencoded (payload=...) instead of JSON")
+	f.StringVar(&cfg.HookID, "hook-id", "1", "X-GitHub-Hook-ID to send")
+	f.DurationVar(&cfg.Wait, "wait", 0, "first wait up to this long for the gateway's /readyz (--wait alone: 30s)")
+	f.Lookup("wait").NoOptDefVal = "30s"
+	return cmd
+}
+
+// sendCommand resolves the event and the secret, waits for the gateway when
+// asked, and sends the file.
+func sendCommand(ctx context.Context, cfg sendConfig, dataDir string, envSecrets []string, stdout, stderr io.Writer) error {
 	if cfg.Event == "" {
 		cfg.Event = eventFromFileName(cfg.File)
 	}
@@ -108,7 +114,61 @@ func sendCommand(ctx context.Context, args []string, stdout, stderr io.Writer, l
 		return fmt.Errorf("reading payload: %w", err)
 	}
 	client := &http.Client{Timeout: sendTimeout}
+	if cfg.Wait > 0 {
+		if err := waitReady(ctx, client, cfg.URL, cfg.Wait, stderr); err != nil {
+			return err
+		}
+	}
 	return send(ctx, client, cfg, payload, stdout)
+}
+
+// readyURL is the gateway's /readyz next to its webhook URL.
+func readyURL(webhookURL string) (string, error) {
+	u, err := url.Parse(webhookURL)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("gateway URL %q is not an absolute URL", webhookURL)
+	}
+	u.Path, u.RawQuery, u.Fragment = "/readyz", "", ""
+	return u.String(), nil
+}
+
+// waitReady polls the gateway's /readyz until it answers 200 or timeout
+// passes.
+func waitReady(ctx context.Context, client *http.Client, webhookURL string, timeout time.Duration, stderr io.Writer) error {
+	ready, err := readyURL(webhookURL)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	said := false
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ready, nil)
+		if err != nil {
+			return fmt.Errorf("building readiness request: %w", err)
+		}
+		resp, err := client.Do(req)
+		last := ""
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = "no answer"
+		}
+		if !said {
+			fmt.Fprintf(stderr, "waiting up to %s for the gateway at %s to be ready...\n", timeout, ready)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the gateway at %s was not ready within %s (last: %s)", ready, timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // send posts payload to cfg.URL and prints the answer; a non-2xx answer is an error.
@@ -209,21 +269,4 @@ func localURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + defaultGatewayPath
-}
-
-// parseInterspersed parses flags that may come before or after the
-// positional arguments, returning the positional ones.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

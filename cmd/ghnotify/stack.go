@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 )
 
 // stackConfig configures `ghnotify run`: where NATS is, and each service's
@@ -88,15 +89,30 @@ func stackConfigFromEnv(e *config.Env) stackConfig {
 	}
 }
 
-// runCommand is `ghnotify run`.
-func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer, lookup config.Lookup) error {
-	if len(args) > 0 {
-		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-			_, err := fmt.Fprint(stdout, usage)
-			return err
-		}
-		return usageError{fmt.Sprintf("run takes no arguments (got %q); it is configured through the environment", strings.Join(args, " "))}
+// newRunCommand is `ghnotify run`.
+func newRunCommand(e cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the gateway, normalizer and Slack sink in one process around an embedded NATS server",
+		Long: `Runs the gateway, the normalizer and the Slack sink in one process around an
+embedded NATS server (or an external one when NATS_URL is set). It takes no
+arguments: it is configured through the environment.
+
+` + rootLong[strings.Index(rootLong, "Configuration is read"):strings.Index(rootLong, "\n\nThe operations commands")],
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Sprintf("run takes no arguments (got %q); it is configured through the environment", strings.Join(args, " "))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCommand(cmd.Context(), e.stdout, e.stderr, e.lookup)
+		},
 	}
+}
+
+// runCommand runs the stack configured by the environment.
+func runCommand(ctx context.Context, stdout, stderr io.Writer, lookup config.Lookup) error {
 	env := config.NewEnv(lookup)
 	cfg := stackConfigFromEnv(env)
 	if err := env.Err(); err != nil {

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -79,6 +81,7 @@ func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (j
 		DeliverPolicy: jetstream.DeliverByStartTimePolicy,
 		OptStartTime:  &start,
 		HeadersOnly:   true,
+		NamePrefix:    dedupeConsumerPrefix(),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating ordered consumer on %s: %w", provision.StreamRaw, err)
@@ -130,4 +133,13 @@ func (d *Deduper) deleteConsumer(js jetstream.JetStream, c jetstream.Consumer) {
 	if err := js.DeleteConsumer(ctx, provision.StreamRaw, info.Name); err != nil {
 		d.log.Debug().Err(err).Msg("deleting the dedupe index consumer failed; it expires by itself")
 	}
+}
+
+// dedupeConsumerPrefix names the ordered consumer of the dedupe index so
+// that `nats consumer ls GHNOTIFY_RAW` says what it is:
+// gateway-dedupe-index-<random>_<n>, unique per gateway instance.
+func dedupeConsumerPrefix() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "gateway-dedupe-index-" + hex.EncodeToString(b[:])
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/event"
 	"github.com/ghnotify/ghnotify/shared/rawbody"
+	"github.com/ghnotify/ghnotify/shared/replay"
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,16 +71,21 @@ func (h *handler) handle(ctx context.Context, msg jetstream.Msg) error {
 		Outcome:     trace.OutcomeNormalized,
 		RawSequence: rawSeq,
 		ReceivedAt:  d.ReceivedAt,
+		Replay:      replay.ID(hdr),
 	}
 	for i := range evs {
-		subj, err := h.publish(ctx, &evs[i])
+		subj, err := h.publish(ctx, &evs[i], hdr)
 		if err != nil {
 			return err
 		}
 		rec.Kinds = append(rec.Kinds, evs[i].Data.Kind)
 		rec.Subjects = append(rec.Subjects, subj)
 	}
-	if err := h.traces.Put(ctx, trace.Key(d.ID, trace.StageNormalizer), rec); err != nil {
+	key := trace.Key(d.ID, trace.StageNormalizer)
+	if rec.Replay != "" {
+		key = trace.Key(d.ID, trace.StageNormalizer, "replay", rec.Replay)
+	}
+	if err := h.traces.Put(ctx, key, rec); err != nil {
 		return fmt.Errorf("recording outcome of delivery %s: %w", d.ID, err)
 	}
 	if h.observe != nil {
@@ -91,8 +97,11 @@ func (h *handler) handle(ctx context.Context, msg jetstream.Msg) error {
 
 // publish stores one event on its subject and waits for the PubAck. The
 // event id is the message id, so republishing after a crash is deduplicated
-// by the stream.
-func (h *handler) publish(ctx context.Context, ev *event.Event) (string, error) {
+// by the stream. The events of a replayed raw delivery (raw headers rawHdr
+// with Ghnotify-Replay) carry the replay headers and a message id of their
+// own, so the replay is neither dropped as a duplicate nor skipped by the
+// sink as already posted.
+func (h *handler) publish(ctx context.Context, ev *event.Event, rawHdr nats.Header) (string, error) {
 	b, err := event.Marshal(ev)
 	if err != nil {
 		return "", consume.Permanent(err)
@@ -101,6 +110,13 @@ func (h *handler) publish(ctx context.Context, ev *event.Event) (string, error) 
 	m := nats.NewMsg(subj)
 	m.Data = b
 	m.Header.Set(jetstream.MsgIDHeader, ev.ID)
+	if id := replay.ID(rawHdr); id != "" {
+		m.Header.Set(jetstream.MsgIDHeader, replay.MsgID(ev.ID, id))
+		m.Header.Set(replay.HeaderID, id)
+		if to := replay.To(rawHdr); to != "" {
+			m.Header.Set(replay.HeaderTo, to)
+		}
+	}
 	m.Header.Set("Content-Type", event.MessageContentType)
 	m.Header.Set(event.HeaderKind, ev.Data.Kind)
 	m.Header.Set(delivery.HeaderEvent, ev.Data.Event)
@@ -138,8 +154,13 @@ func (t *tracingDeadLetterer) Publish(ctx context.Context, l deadletter.Letter) 
 		Event:      l.Header.Get(delivery.HeaderEvent),
 		Outcome:    trace.OutcomeDeadLettered,
 		Reason:     l.Reason,
+		Replay:     replay.ID(l.Header),
 	}
-	if err := t.traces.Put(ctx, trace.Key(id, trace.StageNormalizer), rec); err != nil {
+	key := trace.Key(id, trace.StageNormalizer)
+	if rec.Replay != "" {
+		key = trace.Key(id, trace.StageNormalizer, "replay", rec.Replay)
+	}
+	if err := t.traces.Put(ctx, key, rec); err != nil {
 		return fmt.Errorf("recording dead letter of %s: %w", id, err)
 	}
 	return nil

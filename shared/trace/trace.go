@@ -53,7 +53,12 @@ type Record struct {
 	Destination string    `json:"destination,omitempty"`
 	RawSequence uint64    `json:"raw_sequence,omitempty"`
 	ReceivedAt  time.Time `json:"received_at,omitzero"`
-	At          time.Time `json:"at"`
+	// SlackTS is the Slack message timestamp of a post, when Slack gave one.
+	SlackTS string `json:"slack_ts,omitempty"`
+	// Replay is the replay id of a replayed delivery or event (see
+	// shared/replay); its records have keys of their own.
+	Replay string    `json:"replay,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // KeyPart encodes s as one token of a key-value key: unchanged when it is

@@ -257,7 +257,7 @@ func (p *pendingMsg) done(tg routes.Target, err error) {
 		for i, tg := range p.failed {
 			s.queueFor(tg.Destination).forget(p.seq)
 			s.metrics.posts.WithLabelValues(tg.Route, tg.Destination.Name, "dead_lettered").Inc()
-			s.record(p.ev, tg.Destination.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: "gave up: " + p.errs[i].Error(), Route: tg.Route, Destination: tg.Destination.Name})
+			s.recordMsg(p.msg.Headers(), p.ev, tg.Destination.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: "gave up: " + p.errs[i].Error(), Route: tg.Route, Destination: tg.Destination.Name})
 		}
 	}
 }
@@ -318,14 +318,14 @@ func (s *Engine) Handle(msg jetstream.Msg) {
 			return consume.Permanent(fmt.Errorf("decoding canonical event: %w", err))
 		}
 		table := s.table.Load()
-		dec := table.Decide(routes.NewFacts(ev))
+		dec := limitReplay(msg.Headers(), table.Decide(routes.NewFacts(ev)))
 		for _, sk := range dec.Skips {
 			s.metrics.skips.WithLabelValues(orNone(sk.Route), orNone(sk.Destination)).Inc()
 			part := sk.Destination
 			if part == "" {
 				part = orNone(sk.Route)
 			}
-			s.record(ev, part, trace.Record{Outcome: trace.OutcomeSkipped, Reason: sk.Reason, Route: sk.Route, Destination: sk.Destination})
+			s.recordMsg(msg.Headers(), ev, part, trace.Record{Outcome: trace.OutcomeSkipped, Reason: sk.Reason, Route: sk.Route, Destination: sk.Destination})
 		}
 		if len(dec.Targets) == 0 {
 			s.metrics.events.WithLabelValues("skipped").Inc()
@@ -434,6 +434,8 @@ type sentRecord struct {
 	// named it (for Slack, the message's ts).
 	TS string    `json:"ts,omitempty"`
 	At time.Time `json:"at"`
+	// Seq is the stream sequence of a dead-lettered event (see blocksPost).
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // SentKey is the sent-bucket key of an event posted to a destination.
@@ -461,7 +463,7 @@ func (s *Engine) runJob(ctx context.Context, j *job) error {
 		dest := j.target.Destination
 		log := s.log.With().Str("event_id", j.ev.ID).Str("destination", dest.Name).Str("route", j.target.Route).Logger()
 		log.Error().Err(err).Msg("posting an event panicked; dead-lettering it for this destination")
-		err = s.deadLetter(ctx, j, SentKey(j.ev.ID, dest.Name), err.Error(), log)
+		err = s.deadLetter(ctx, j, sentKeyFor(j.p.msg, j.ev.ID, dest.Name), err.Error(), log)
 	}
 	if until := consume.RetryTime(err); !until.IsZero() {
 		// Later events wait for this one only a little past when it is
@@ -482,7 +484,7 @@ func (s *Engine) runJob(ctx context.Context, j *job) error {
 // should come back later, and errStopping when shutdown interrupted a wait.
 func (s *Engine) process(ctx context.Context, j *job) error {
 	dest := j.target.Destination
-	key := SentKey(j.ev.ID, dest.Name)
+	key := sentKeyFor(j.p.msg, j.ev.ID, dest.Name)
 	log := s.log.With().Str("event_id", j.ev.ID).Str("destination", dest.Name).Str("route", j.target.Route).Logger()
 	q := s.queueFor(dest)
 	if until, why := q.admit(j.p.seq, s.cfg.Now(), s.cfg.Backoff(1)); !until.IsZero() {
@@ -493,9 +495,11 @@ func (s *Engine) process(ctx context.Context, j *job) error {
 	if e, err := s.sent.Get(ctx, key); err == nil {
 		var prev sentRecord
 		_ = json.Unmarshal(e.Value(), &prev)
-		s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "duplicate").Inc()
-		log.Debug().Str("earlier_outcome", prev.Outcome).Msg("event already handled for this destination; not posting again")
-		return nil
+		if blocksPost(prev, j.p.seq) {
+			s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "duplicate").Inc()
+			log.WithLevel(duplicateLevel(j.p.msg)).Str("earlier_outcome", prev.Outcome).Str("ts", prev.TS).Msg("event already posted to this destination; not posting again (replay it to post again)")
+			return nil
+		}
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return consume.RetryUntil(fmt.Errorf("reading sent record: %w", err), s.cfg.Now().Add(time.Second))
 	}
@@ -570,7 +574,7 @@ func (s *Engine) process(ctx context.Context, j *job) error {
 		}
 	}
 	s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "posted").Inc()
-	s.record(j.ev, dest.Name, trace.Record{Outcome: trace.OutcomePosted, Route: j.target.Route, Destination: dest.Name})
+	s.recordMsg(j.p.msg.Headers(), j.ev, dest.Name, trace.Record{Outcome: trace.OutcomePosted, Route: j.target.Route, Destination: dest.Name, SlackTS: thread})
 	return nil
 }
 
@@ -631,22 +635,10 @@ func (s *Engine) deadLetter(ctx context.Context, j *job, key string, why string,
 	if err := s.dlq.Publish(ctx, l); err != nil {
 		return consume.RetryUntil(fmt.Errorf("dead-lettering: %w", err), s.cfg.Now().Add(time.Second))
 	}
-	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomeDeadLettered, Route: j.target.Route}, log)
+	s.markSent(ctx, key, sentRecord{Outcome: trace.OutcomeDeadLettered, Route: j.target.Route, Seq: j.p.seq}, log)
 	s.metrics.posts.WithLabelValues(j.target.Route, dest.Name, "dead_lettered").Inc()
-	s.record(j.ev, dest.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: reason, Route: j.target.Route, Destination: dest.Name})
+	s.recordMsg(j.p.msg.Headers(), j.ev, dest.Name, trace.Record{Outcome: trace.OutcomeDeadLettered, Reason: reason, Route: j.target.Route, Destination: dest.Name})
 	log.Warn().Str("reason", reason).Msg("event dead-lettered for this destination")
 	return nil
 }
 
-// record writes a trace record of the event; failures are only logged.
-func (s *Engine) record(ev *event.Event, part string, rec trace.Record) {
-	rec.Stage = trace.StageSink
-	rec.DeliveryID = ev.Data.DeliveryID
-	rec.Event = ev.Data.Event
-	rec.EventID = ev.ID
-	rec.Kinds = []string{ev.Data.Kind}
-	key := trace.Key(ev.Data.DeliveryID, trace.StageSink, ev.ID, part)
-	if err := s.trace.Put(s.work, key, rec); err != nil {
-		s.log.Warn().Err(err).Str("key", key).Msg("writing trace record failed")
-	}
-}
