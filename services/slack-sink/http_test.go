@@ -268,8 +268,11 @@ routes:
 	ok, _, _ := rc.posts()
 	for i := 1; i <= n+1; i++ {
 		title := fmt.Sprintf("event-%d", i)
-		if want := map[bool]int{true: 0, false: 1}[i == 6]; ok[title] != want {
-			t.Errorf("%s received %d times, want %d", title, ok[title], want)
+		// Every event is posted once in all: the ones posted before are not
+		// posted again, and event-6, dead-lettered before, is tried again
+		// when published again (as a redrive does) and accepted this time.
+		if ok[title] != 1 {
+			t.Errorf("%s received %d times, want 1", title, ok[title])
 		}
 	}
 	if c := dlqCount(t, ns.JS); c != 1 {
