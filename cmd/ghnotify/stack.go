@@ -239,6 +239,9 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 	collect := func(r result) {
 		delete(running, r.name)
 		switch {
+		case r.err != nil && ctx.Err() != nil && errors.Is(r.err, context.Canceled):
+			// Stopped while still starting (creating its consumer, say):
+			// a clean stop like any other.
 		case r.err != nil:
 			errs = append(errs, fmt.Errorf("running %s: %w", r.name, r.err))
 		case ctx.Err() == nil && len(errs) == 0:
