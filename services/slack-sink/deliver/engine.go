@@ -641,4 +641,3 @@ func (s *Engine) deadLetter(ctx context.Context, j *job, key string, why string,
 	log.Warn().Str("reason", reason).Msg("event dead-lettered for this destination")
 	return nil
 }
-
