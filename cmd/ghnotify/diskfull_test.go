@@ -8,13 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,56 +19,11 @@ import (
 	"github.com/ghnotify/ghnotify/services/normalizer"
 	sink "github.com/ghnotify/ghnotify/services/slack-sink"
 	"github.com/ghnotify/ghnotify/shared/config"
+	"github.com/ghnotify/ghnotify/shared/disktest"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/rs/zerolog"
 )
-
-// mountTmpfs mounts a tmpfs of size (such as "32m") on a fresh directory
-// and unmounts it when the test ends. It skips the test unless running as
-// root with mount permitted.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("skipped: mounting a tmpfs is not permitted here: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("unmounting %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until at most leave bytes remain free, and
-// returns its path.
-func fillDisk(t *testing.T, dir string, leave uint64) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 256<<10)
-	for {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(dir, &st); err != nil {
-			t.Fatal(err)
-		}
-		free := st.Bavail * uint64(st.Bsize)
-		if free <= leave {
-			return path
-		}
-		if _, err := f.Write(chunk[:min(uint64(len(chunk)), free-leave)]); err != nil {
-			return path
-		}
-	}
-}
 
 // readyz returns the status and body of GET /readyz.
 func readyz(t *testing.T, base string) (int, string) {
@@ -94,7 +46,7 @@ func TestDiskFullNotReadyThenStoresAgain(t *testing.T) {
 	// binary tests, which run processes of their own): two in-process
 	// stacks would share the default metrics registry.
 	t.Parallel()
-	dir := mountTmpfs(t, "32m")
+	dir := disktest.Mount(t, "32m")
 	slack := &fakeSlack{}
 	slackSrv := httptest.NewServer(slack)
 	defer slackSrv.Close()
@@ -145,7 +97,7 @@ func TestDiskFullNotReadyThenStoresAgain(t *testing.T) {
 	natstest.WaitFor(t, 30*time.Second, "/readyz to answer 200", func() bool { code, _ := readyz(t, base); return code == http.StatusOK })
 
 	title := strings.Repeat("x", 64<<10)
-	filler := fillDisk(t, dir, 1<<20)
+	filler := disktest.Fill(t, dir, 1<<20)
 	n := 0
 	for ; ; n++ {
 		if n > 200 {

@@ -6,14 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/disktest"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	natsserver "github.com/nats-io/nats-server/v2/test"
@@ -63,57 +61,13 @@ func TestStoreHealth(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size (such as "24m") on a fresh directory
-// and unmounts it when the test ends. It skips the test unless running as
-// root with mount permitted.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("skipped: mounting a tmpfs is not permitted here: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("unmounting %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until at most leave bytes remain free.
-func fillDisk(t *testing.T, dir string, leave uint64) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(dir, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 256<<10)
-	for {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(dir, &st); err != nil {
-			t.Fatal(err)
-		}
-		free := st.Bavail * uint64(st.Bsize)
-		if free <= leave {
-			return
-		}
-		if _, err := f.Write(chunk[:min(uint64(len(chunk)), free-leave)]); err != nil {
-			return
-		}
-	}
-}
-
 // TestReadyzAfterDeliveryNotStored runs the gateway against a NATS server
 // (not embedded, so nothing restarts it) whose store fills up: once a
 // delivery cannot be stored, /readyz answers 503 although NATS is
 // connected and the stream answers.
 func TestReadyzAfterDeliveryNotStored(t *testing.T) {
 	t.Parallel()
-	dir := mountTmpfs(t, "24m")
+	dir := disktest.Mount(t, "24m")
 	opts := natstest.Options(filepath.Join(dir, "jetstream"))
 	srv := natsserver.RunServer(opts)
 	// Registered after the mount: the server lets go of the tmpfs first.
@@ -130,7 +84,7 @@ func TestReadyzAfterDeliveryNotStored(t *testing.T) {
 	g := startGateway(t, nc, func(c *Config) { c.PublishTimeout = time.Second })
 	natstest.WaitFor(t, 10*time.Second, "readyz to be 200", func() bool { return g.get(t, "/readyz") == http.StatusOK })
 
-	fillDisk(t, dir, 1<<20)
+	disktest.Fill(t, dir, 1<<20)
 	body := []byte(`{"action":"opened","issue":{"body":"` + strings.Repeat("x", 64<<10) + `"}}`)
 	for n := 0; ; n++ {
 		if n > 100 {

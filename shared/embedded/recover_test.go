@@ -12,58 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghnotify/ghnotify/shared/disktest"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
-
-// mountTmpfs mounts a tmpfs of size (such as "24m") on a fresh directory
-// and unmounts it when the test ends. It skips the test unless running as
-// root with mount permitted.
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("skipped: mounting a tmpfs is not permitted here: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("unmounting %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until at most leave bytes remain free, and
-// returns its path.
-func fillDisk(t *testing.T, dir string, leave uint64) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 256<<10)
-	for {
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(dir, &st); err != nil {
-			t.Fatal(err)
-		}
-		free := st.Bavail * uint64(st.Bsize)
-		if free <= leave {
-			return path
-		}
-		n := min(uint64(len(chunk)), free-leave)
-		if _, err := f.Write(chunk[:n]); err != nil {
-			return path
-		}
-	}
-}
 
 // TestStoringResumesAfterDiskFull fills the disk under the store until a
 // publish fails, checks that Health reports it, frees the space, and waits
@@ -71,7 +25,7 @@ func fillDisk(t *testing.T, dir string, leave uint64) string {
 // message is still there.
 func TestStoringResumesAfterDiskFull(t *testing.T) {
 	t.Parallel()
-	dir := mountTmpfs(t, "24m")
+	dir := disktest.Mount(t, "24m")
 	srv, err := Start(Config{StoreDir: filepath.Join(dir, "jetstream")}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +57,7 @@ func TestStoringResumesAfterDiskFull(t *testing.T) {
 		t.Fatalf("Health before the disk fills = %v", err)
 	}
 
-	filler := fillDisk(t, dir, 1<<20)
+	filler := disktest.Fill(t, dir, 1<<20)
 	acked := 0
 	for ; ; acked++ {
 		if acked > 1000 {
@@ -184,7 +138,7 @@ func TestStartFailsOnReadOnlyStore(t *testing.T) {
 	var dir string
 	if os.Geteuid() == 0 {
 		// Root writes through file modes; a read-only mount stops it.
-		dir = mountTmpfs(t, "1m")
+		dir = disktest.Mount(t, "1m")
 		if err := os.Mkdir(filepath.Join(dir, "jetstream"), 0o700); err != nil {
 			t.Fatal(err)
 		}
