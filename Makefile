@@ -79,12 +79,15 @@ fuzz:
 	done
 
 ## lint: go vet, staticcheck (pinned as a tool in cmd/ghnotify/go.mod) and gofmt;
-## the chaos suite's files (build tag chaos) are vetted and checked too.
+## the chaos suite and the cluster failover test (build tags chaos, cluster)
+## are vetted and checked too.
 lint:
 	$(GO) vet work
 	$(GO) tool staticcheck $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	$(GO) vet -tags chaos ./cmd/ghnotify/chaos/...
 	$(GO) tool staticcheck -tags chaos ./cmd/ghnotify/chaos/...
+	$(GO) vet -tags cluster ./cmd/ghnotify/
+	$(GO) tool staticcheck -tags cluster ./cmd/ghnotify/
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; gofmt -d $$out; exit 1; fi
 
 ## images: one FROM-scratch image per service plus NATS, from the static binaries in bin/.
