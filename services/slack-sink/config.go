@@ -59,8 +59,8 @@ type Config struct {
 	// dead-lettered (GHNOTIFY_SINK_MAX_HOLD); such waits do not use up
 	// MaxDeliver. It must stay below the events stream's MaxAge.
 	MaxHold time.Duration
-	// AckWait is the consumer's AckWait; in-flight events are kept alive
-	// with InProgress meanwhile.
+	// AckWait is the consumer's AckWait (GHNOTIFY_SINK_ACK_WAIT); in-flight
+	// events are kept alive with InProgress meanwhile.
 	AckWait time.Duration
 	// ShutdownTimeout bounds finishing in-flight posts on shutdown
 	// (GHNOTIFY_SINK_SHUTDOWN_TIMEOUT).
@@ -124,7 +124,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		PostAttempts:    e.Int("GHNOTIFY_SINK_POST_ATTEMPTS", d.PostAttempts),
 		MaxDeliver:      e.Int("GHNOTIFY_SINK_MAX_DELIVER", d.MaxDeliver),
 		MaxHold:         e.Duration("GHNOTIFY_SINK_MAX_HOLD", d.MaxHold),
-		AckWait:         d.AckWait,
+		AckWait:         e.Duration("GHNOTIFY_SINK_ACK_WAIT", d.AckWait),
 		ShutdownTimeout: e.Duration("GHNOTIFY_SINK_SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 		WatchRoutes:     e.Bool("GHNOTIFY_ROUTES_WATCH", d.WatchRoutes),
 		Ops:             ops.FromEnv(e, ops.DefaultSinkAddr),
