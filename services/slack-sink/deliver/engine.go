@@ -508,7 +508,7 @@ func (s *Engine) process(ctx context.Context, j *job) error {
 		return s.deadLetter(ctx, j, key, fmt.Sprintf("destination type %q cannot post", dest.Type), log)
 	}
 
-	var th Thread
+	th := Thread{Mentions: j.target.Mentions}
 	threadKey := ""
 	if t := j.ev.Data.Target; j.target.Thread && t != nil && t.Number > 0 && j.ev.Data.Repository != nil {
 		threadKey = ThreadKey(dest.Name, j.ev.Data.Repository.FullName, t.Number)

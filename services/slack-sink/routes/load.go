@@ -260,8 +260,10 @@ func (l *loader) number(n ast.Node, what string) float64 {
 
 func (l *loader) table(n ast.Node, t *Table) {
 	var routesNode, defaultNode ast.Node
-	for _, e := range l.mapping(n, "routes file", "destinations", "routes", "default") {
+	for _, e := range l.mapping(n, "routes file", "destinations", "routes", "default", "people") {
 		switch e.key {
+		case "people":
+			t.People = l.people(e.val)
 		case "destinations":
 			for _, d := range l.mapping(e.val, "destinations", anyKey(e.val)...) {
 				if dest := l.destination(d); dest != nil {
@@ -407,7 +409,7 @@ func (l *loader) interpolate(n ast.Node, what, s string) string {
 	})
 }
 
-var routeKeys = []string{"name", "match", "to", "drop", "continue", "thread", "broadcast_final"}
+var routeKeys = []string{"name", "match", "to", "drop", "continue", "thread", "broadcast_final", "mention"}
 
 func (l *loader) route(n ast.Node, t *Table) *Route {
 	line, _ := pos(n)
@@ -438,6 +440,8 @@ func (l *loader) route(n ast.Node, t *Table) *Route {
 		case "thread":
 			threadNode = e.val
 			r.Thread = l.boolean(e.val, what+": thread")
+		case "mention":
+			r.Mention = l.mentions(e.val, what+": mention", t.People)
 		case "broadcast_final":
 			r.BroadcastFinal = l.boolean(e.val, what+": broadcast_final")
 			if r.BroadcastFinal {

@@ -53,6 +53,8 @@ type Route struct {
 	// (merged, closed) to the channel.
 	Thread         bool
 	BroadcastFinal bool
+	// Mention are the Slack IDs every message of the route mentions.
+	Mention []string
 }
 
 // Table is a loaded, validated routes file.
@@ -64,6 +66,9 @@ type Table struct {
 	// Default names the destination of events no route matched; empty
 	// means such events are skipped.
 	Default string
+	// People maps GitHub logins and teams to Slack IDs; nil when the
+	// file has no people key.
+	People *People
 	// Warnings are problems a lenient load let through (such as unset
 	// environment variables).
 	Warnings []string
@@ -79,6 +84,8 @@ type Target struct {
 	Destination    *Destination
 	Thread         bool
 	BroadcastFinal bool
+	// Mentions are the people map and the route's mentions.
+	Mentions Mentions
 }
 
 // Skip records why an event does not go somewhere.
@@ -114,9 +121,10 @@ func (t *Table) Decide(f *Facts) Decision {
 				return
 			}
 		}
-		tg := Target{Route: route, Destination: dest}
+		tg := Target{Route: route, Destination: dest, Mentions: Mentions{People: t.People}}
 		if r != nil {
 			tg.Thread, tg.BroadcastFinal = r.Thread, r.BroadcastFinal
+			tg.Mentions.Extra = r.Mention
 		}
 		d.Targets = append(d.Targets, tg)
 	}
