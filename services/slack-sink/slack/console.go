@@ -2,11 +2,9 @@ package slack
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack/message"
 	"github.com/ghnotify/ghnotify/shared/event"
 )
 
@@ -49,28 +47,10 @@ func ConsoleLines(ev *event.Event) string {
 
 // Printable returns s with every rune a terminal could act on written as a
 // Go escape (\x1b, \u202e): control characters (C0, DEL, C1, so also
-// newlines), bidirectional overrides and invalid UTF-8.
-func Printable(s string) string {
-	if strings.IndexFunc(s, unsafeRune) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unsafeRune(r):
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// newlines), bidirectional overrides and invalid UTF-8. It is the same
+// function Slack messages are cleaned with (message.Printable).
+func Printable(s string) string { return message.Printable(s) }
 
 // unsafeRune reports whether r could move the cursor, change colours or
-// reorder text on a terminal.
-func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) || unicode.In(r, unicode.Bidi_Control)
-}
+// reorder text on a terminal (message.UnsafeRune).
+func unsafeRune(r rune) bool { return message.UnsafeRune(r) }

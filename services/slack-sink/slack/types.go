@@ -82,7 +82,7 @@ type poster struct {
 
 // Post renders ev and posts it, in thread th when it names one.
 func (p poster) Post(ctx context.Context, ev *event.Event, th deliver.Thread) (string, error) {
-	resp, err := p.c.Post(ctx, slackapi.Request{Message: message.Render(ev), ThreadTS: th.ID, ReplyBroadcast: th.Broadcast})
+	resp, err := p.c.Post(ctx, slackapi.Request{Message: message.RenderWith(ev, RenderOptions(th.Mentions)), ThreadTS: th.ID, ReplyBroadcast: th.Broadcast})
 	if err != nil {
 		return "", classify(err)
 	}
@@ -92,6 +92,21 @@ func (p poster) Post(ctx context.Context, ev *event.Event, th deliver.Thread) (s
 // Preview returns the Block Kit message ev is posted as, as Slack
 // receives it (ghnotify routes test).
 func (poster) Preview(ev *event.Event) ([]byte, error) { return message.Render(ev).MarshalIndent() }
+
+// PreviewWith is Preview with the mentions of the route that sends ev.
+func (poster) PreviewWith(ev *event.Event, m routes.Mentions) ([]byte, error) {
+	return message.RenderWith(ev, RenderOptions(m)).MarshalIndent()
+}
+
+// RenderOptions are the message options of a route's mentions: the
+// people map resolves reviewers and assignees, Extra is mentioned as is.
+func RenderOptions(m routes.Mentions) message.Options {
+	o := message.Options{Mention: m.Extra}
+	if m.People != nil {
+		o.People = m.People
+	}
+	return o
+}
 
 // classify hands Slack's failure to the engine with its class.
 func classify(err error) error {

@@ -71,7 +71,8 @@ type card struct {
 	context []string
 	// fallback is the raw notification text.
 	fallback string
-	// mentions are the Slack mentions (<@U…>) the message carries.
+	// mentions are the Slack mentions (<@U…>) a route adds, shown on a
+	// line of their own.
 	mentions []string
 }
 
@@ -95,7 +96,7 @@ func RenderWith(ev *event.Event, opts Options) Message {
 			c.mentions = appendNew(c.mentions, m)
 		}
 	}
-	m := build(c, v)
+	m := build(c, append(append([]string(nil), v.notify...), c.mentions...))
 	m.Layout = name
 	return m
 }
@@ -109,7 +110,7 @@ func appendNew(list []string, s string) []string {
 	return append(list, s)
 }
 
-func build(c card, v *view) Message {
+func build(c card, notify []string) Message {
 	var blocks []slack.Block
 	if c.header != "" {
 		blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Fit(c.header, MaxHeaderText), true, false)))
@@ -171,15 +172,19 @@ func build(c card, v *view) Message {
 	if len(blocks) > MaxBlocks {
 		blocks = blocks[:MaxBlocks]
 	}
-	return Message{Text: notification(c), Blocks: slack.Blocks{BlockSet: blocks}}
+	return Message{Text: notification(c, notify), Blocks: slack.Blocks{BlockSet: blocks}}
 }
 
 // notification is the message's top-level text, which phones show: the
 // mentions first, then the fallback, within MaxNotificationText.
-func notification(c card) string {
+func notification(c card, notify []string) string {
+	var ms []string
+	for _, m := range notify {
+		ms = appendNew(ms, m)
+	}
 	prefix := ""
-	if len(c.mentions) > 0 {
-		prefix = strings.Join(capMentions(c.mentions, MaxNotificationText/2), " ") + " "
+	if len(ms) > 0 {
+		prefix = strings.Join(capMentions(ms, MaxNotificationText/2), " ") + " "
 	}
 	text := c.fallback
 	if strings.TrimSpace(text) == "" {
