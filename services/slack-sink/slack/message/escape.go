@@ -101,15 +101,15 @@ const (
 )
 
 // neutralize replaces the characters Slack's mrkdwn could read as
-// formatting: every *, ~ and backtick, and every _ at the edge of a word
-// (Slack does not format snake_case, so those stay).
+// formatting: every *, ~ and backtick, and every run of _ at the edge of
+// a word (Slack does not format snake_case, so those stay).
 func neutralize(s string) string {
 	if !strings.ContainsAny(s, "*~`_") {
 		return s
 	}
 	rs := []rune(s)
-	for i, r := range rs {
-		switch r {
+	for i := 0; i < len(rs); i++ {
+		switch rs[i] {
 		case '*':
 			rs[i] = starLookalike
 		case '~':
@@ -117,15 +117,28 @@ func neutralize(s string) string {
 		case '`':
 			rs[i] = backtickLookalike
 		case '_':
-			if i == 0 || i == len(rs)-1 || !wordRune(rs[i-1]) || !wordRune(rs[i+1]) {
-				rs[i] = lowLineLookalike
+			j := i
+			for j < len(rs) && rs[j] == '_' {
+				j++
 			}
+			if edgeOfWord(rs, i, j) {
+				for k := i; k < j; k++ {
+					rs[k] = lowLineLookalike
+				}
+			}
+			i = j - 1
 		}
 	}
 	return string(rs)
 }
 
-func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
+// edgeOfWord reports whether the run rs[i:j] touches the start or the
+// end of a word: a side with no letter or digit next to it.
+func edgeOfWord(rs []rune, i, j int) bool {
+	return i == 0 || j == len(rs) || !wordRune(rs[i-1]) || !wordRune(rs[j])
+}
+
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // oneLine turns newlines into spaces.
 func oneLine(s string) string {
@@ -143,12 +156,20 @@ func fit(s string, n int, tr func(string) string) string {
 	if n <= 0 {
 		return ""
 	}
+	// Only the start of a long text can show: cut it before the work,
+	// generously, since cleaning can shorten what is left.
+	cut := false
+	if max := 4*n + 64; len(s) > max {
+		if i := runeOffset(s, max); i < len(s) {
+			s, cut = s[:i], true
+		}
+	}
 	s = Clean(s)
 	if tr != nil {
 		s = tr(s)
 	}
 	esc := Escape(s)
-	if Len(esc) <= n {
+	if !cut && Len(esc) <= n {
 		return esc
 	}
 	var b strings.Builder
@@ -164,6 +185,17 @@ func fit(s string, n int, tr func(string) string) string {
 		used += w
 	}
 	return strings.TrimRight(b.String(), " ") + Ellipsis
+}
+
+// runeOffset is the byte offset of the n-th rune of s, len(s) if fewer.
+func runeOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
 }
 
 // Fit returns s as plain text (a header, the notification text): on one
@@ -242,7 +274,10 @@ func link(u, text string, n int) string {
 	if su == "" || Len(su) > maxURL {
 		return Text(text, n)
 	}
-	return "<" + su + "|" + Text(text, n) + ">"
+	// A | in the label could be read as the start of the label, so the
+	// label shows a look-alike.
+	label := fit(text, n, func(s string) string { return strings.ReplaceAll(neutralize(oneLine(s)), "|", "∣") })
+	return "<" + su + "|" + label + ">"
 }
 
 // clampLines joins lines with newlines, dropping whole lines from the end

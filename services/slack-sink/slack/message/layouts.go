@@ -941,10 +941,12 @@ func outcomeLayout(v *view) card {
 	}
 	obj := ""
 	u := firstOf(t.URL, x.TargetURL)
-	if objText != "" {
+	switch {
+	case objText != "" && objText != name:
 		obj = "*" + link(u, objText, 300) + "*"
-	} else if u != "" {
-		obj = link(u, "Details", 50)
+	case u != "":
+		// The header names it already: link it without repeating it.
+		obj = "*" + link(u, "View "+strings.TrimSuffix(noun, " to"), 50) + "*"
 	}
 	var prs []string
 	for _, n := range x.PullRequests {
@@ -1034,6 +1036,10 @@ func alertLayout(v *view) card {
 	head = emoji + " " + head
 	ids := meta(advisoryLink(x.GHSAID), cveLink(x.CVEID))
 	title := strings.TrimSpace(t.Title)
+	if title == what {
+		// The header names it already.
+		title = ""
+	}
 	if n := v.number(); n != "" {
 		title = strings.TrimSpace(n + " " + title)
 	}
