@@ -315,5 +315,5 @@ func andMore(items []string, max int, sep string) string {
 	if len(items) <= max {
 		return strings.Join(items, sep)
 	}
-	return strings.Join(items[:max], sep) + fmt.Sprintf("%sand %d more", sep, len(items)-max)
+	return strings.Join(items[:max], sep) + fmt.Sprintf(" and %d more", len(items)-max)
 }
