@@ -332,7 +332,11 @@ func (b *builder) secretScanningAlert(a *github.SecretScanningAlert) {
 		typ = a.GetSecretType()
 	}
 	// The secret itself (a.Secret) is never copied.
-	b.target = &event.Target{Type: "secret_scanning_alert", Number: a.GetNumber(), Title: typ, URL: a.GetHTMLURL(), State: a.GetState()}
+	url := a.GetHTMLURL()
+	if url == "" && a.GetNumber() != 0 {
+		url = b.repoPage("security", "secret-scanning", strconv.Itoa(a.GetNumber()))
+	}
+	b.target = &event.Target{Type: "secret_scanning_alert", Number: a.GetNumber(), Title: typ, URL: url, State: a.GetState()}
 	b.details.SecretType = typ
 	b.details.Reason = a.GetResolution()
 	b.details.CommentBody = truncate(a.GetResolutionComment())
@@ -351,6 +355,10 @@ func (b *builder) advisory(typ string, a *github.SecurityAdvisory) {
 	d.GHSAID = a.GetGHSAID()
 	if d.GHSAID == "" {
 		d.GHSAID = identifier(a.Identifiers, "GHSA")
+	}
+	if b.target.URL == "" && d.GHSAID != "" {
+		// Every GitHub advisory has a page in the advisory database.
+		b.target.URL = b.hostPage("advisories", d.GHSAID)
 	}
 	d.CVEID = a.GetCVEID()
 	if d.CVEID == "" {
@@ -409,17 +417,19 @@ func (b *builder) deploymentReview(e *github.DeploymentReviewEvent) {
 	b.details.SHA = r.GetHeadSHA()
 	b.details.CommentBody = truncate(e.GetComment())
 	for _, rv := range e.Reviewers {
-		m, _ := rv.GetReviewer().(map[string]any)
-		login, _ := m["login"].(string)
-		slug, _ := m["slug"].(string)
-		switch {
-		case rv.GetType() == "Team" && slug != "":
-			b.details.RequestedTeams = append(b.details.RequestedTeams, slug)
-		case login != "":
-			b.details.RequestedReviewers = append(b.details.RequestedReviewers, login)
+		switch r := rv.GetReviewer().(type) {
+		case *github.Team:
+			if n := teamName(r); n != "" {
+				b.details.RequestedTeams = append(b.details.RequestedTeams, n)
+			}
+		case *github.User:
+			if r.GetLogin() != "" {
+				b.details.RequestedReviewers = append(b.details.RequestedReviewers, r.GetLogin())
+			}
 		}
 	}
 	b.subject = b.repoSubject("/actions/runs/", idString(r.GetID()))
+	b.when = first(r.GetUpdatedAt().Time, r.GetCreatedAt().Time)
 }
 
 func (b *builder) gollum(pages []*github.Page) {
@@ -521,7 +531,11 @@ func (b *builder) organization(e *github.OrganizationEvent) {
 		b.details.Role = m.GetRole()
 	default:
 		o := e.GetOrganization()
-		b.target = &event.Target{Type: "organization", ID: o.GetID(), Title: o.GetLogin(), URL: o.GetHTMLURL()}
+		url := o.GetHTMLURL()
+		if url == "" && o.GetLogin() != "" {
+			url = b.hostPage(o.GetLogin())
+		}
+		b.target = &event.Target{Type: "organization", ID: o.GetID(), Title: o.GetLogin(), URL: url}
 	}
 }
 

@@ -2,6 +2,7 @@ package normalize
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"time"
 
@@ -34,7 +35,16 @@ func (b *builder) untyped(body []byte) {
 		}
 		note := c.str("note")
 		title, _, _ := strings.Cut(note, "\n")
-		b.target = &event.Target{Type: "project_card", ID: c.int("id"), Title: title, URL: apiToWeb(c.str("content_url")),
+		page := apiToWeb(c.str("content_url"))
+		if title == "" && page != "" {
+			// A card holding an issue or pull request: name it owner/repo#N.
+			if u, err := url.Parse(page); err == nil {
+				if parts := strings.Split(strings.Trim(u.Path, "/"), "/"); len(parts) == 4 {
+					title = parts[0] + "/" + parts[1] + "#" + parts[3]
+				}
+			}
+		}
+		b.target = &event.Target{Type: "project_card", ID: c.int("id"), Title: title, URL: page,
 			Body: truncate(note), Author: c.str("creator.login")}
 		b.when = docTime(c, "updated_at|created_at")
 	case "project_column":
