@@ -244,12 +244,12 @@ func TestJoinPage(t *testing.T) {
 func TestAPIToWeb(t *testing.T) {
 	t.Parallel()
 	tests := map[string]string{
-		"https://api.github.com/repos/Acme/api/issues/42":       "https://github.com/Acme/api/issues/42",
-		"https://api.github.com/repos/Acme/api/pulls/7":         "https://github.com/Acme/api/pull/7",
+		"https://api.github.com/repos/Acme/api/issues/42":        "https://github.com/Acme/api/issues/42",
+		"https://api.github.com/repos/Acme/api/pulls/7":          "https://github.com/Acme/api/pull/7",
 		"https://ghe.example.com/api/v3/repos/Acme/api/issues/1": "https://ghe.example.com/Acme/api/issues/1",
-		"https://api.github.com/projects/columns/1":             "",
-		"https://example.com/repos/Acme/api/issues/1":           "",
-		"not a url":                                             "",
+		"https://api.github.com/projects/columns/1":              "",
+		"https://example.com/repos/Acme/api/issues/1":            "",
+		"not a url": "",
 	}
 	for in, want := range tests {
 		if got := apiToWeb(in); got != want {
