@@ -266,11 +266,15 @@ func longTailChecks() {
 	title := func(path string) richCheck {
 		return wantString(path, func(ev *event.Event) string { return tgt(ev).Title })
 	}
-	url := func(path string) richCheck { return wantString(path, func(ev *event.Event) string { return tgt(ev).URL }) }
+	url := func(path string) richCheck {
+		return wantString(path, func(ev *event.Event) string { return tgt(ev).URL })
+	}
 	number := func(path string) richCheck {
 		return wantInt(path, func(ev *event.Event) int64 { return int64(tgt(ev).Number) })
 	}
-	state := func(path string) richCheck { return wantString(path, func(ev *event.Event) string { return tgt(ev).State }) }
+	state := func(path string) richCheck {
+		return wantString(path, func(ev *event.Event) string { return tgt(ev).State })
+	}
 	str := func(path string, f func(d *event.Details) string) richCheck {
 		return wantString(path, func(ev *event.Event) string { return f(det(ev)) })
 	}
@@ -411,9 +415,15 @@ func longTailChecks() {
 	richChecks["installation_target"] = []richCheck{str("account.login", func(d *event.Details) string { return d.Account }),
 		str("changes.login.from", func(d *event.Details) string { return d.Previous })}
 	richChecks["gollum"] = []richCheck{
-		wantList("pages[].title", func(ev *event.Event) []string { return names(det(ev).Pages, func(p event.WikiPage) string { return p.Title }) }),
-		wantList("pages[].html_url", func(ev *event.Event) []string { return names(det(ev).Pages, func(p event.WikiPage) string { return p.URL }) }),
-		wantList("pages[].action", func(ev *event.Event) []string { return names(det(ev).Pages, func(p event.WikiPage) string { return p.Action }) }),
+		wantList("pages[].title", func(ev *event.Event) []string {
+			return names(det(ev).Pages, func(p event.WikiPage) string { return p.Title })
+		}),
+		wantList("pages[].html_url", func(ev *event.Event) []string {
+			return names(det(ev).Pages, func(p event.WikiPage) string { return p.URL })
+		}),
+		wantList("pages[].action", func(ev *event.Event) []string {
+			return names(det(ev).Pages, func(p event.WikiPage) string { return p.Action })
+		}),
 	}
 	pkg := func(p string) []richCheck {
 		return []richCheck{title(p + ".name"), str(p+".name", func(d *event.Details) string { return d.Package }),
