@@ -460,6 +460,7 @@ func longTailChecks() {
 		prefix("comment", func(d *event.Details) string { return d.CommentBody }), wantTargetType("workflow_run")}
 	richChecks["check_run"] = append(richChecks["check_run"],
 		str("check_run.details_url", func(d *event.Details) string { return d.TargetURL }),
+		str("requested_action.identifier", func(d *event.Details) string { return d.RequestedAction }),
 		prefix("check_run.output.title", func(d *event.Details) string { return d.Description }),
 		wantInts("check_run.pull_requests[].number", func(ev *event.Event) []int { return det(ev).PullRequests }))
 	richChecks["check_suite"] = append(richChecks["check_suite"],

@@ -180,8 +180,8 @@ func (b *builder) longTail(typed any) bool {
 		b.when = first(it.GetUpdatedAt().Time, it.GetCreatedAt().Time)
 	case *github.PullRequestReviewThreadEvent:
 		b.pullRequest(e.GetPullRequest())
-		if cs := e.GetThread().Comments; len(cs) > 0 && cs[0] != nil {
-			c := cs[0]
+		if th := e.GetThread(); th != nil && len(th.Comments) > 0 && th.Comments[0] != nil {
+			c := th.Comments[0]
 			b.details.CommentBody = truncate(c.GetBody())
 			b.details.CommentURL = c.GetHTMLURL()
 			b.details.Path = c.GetPath()
@@ -312,7 +312,7 @@ func (b *builder) dependabotAlert(a *github.DependabotAlert) {
 	}
 	d.GHSAID = adv.GetGHSAID()
 	d.CVEID = adv.GetCVEID()
-	if d.CVEID == "" {
+	if d.CVEID == "" && adv != nil {
 		d.CVEID = identifier(adv.Identifiers, "CVE")
 	}
 	d.VulnerableRange = v.GetVulnerableVersionRange()

@@ -89,6 +89,9 @@ func (b *builder) rich(typed any) {
 		b.workflowJob(e.GetWorkflowJob())
 	case *github.CheckRunEvent:
 		b.checkRun(e.GetCheckRun())
+		if ra := e.GetRequestedAction(); ra != nil {
+			b.details.RequestedAction = ra.Identifier
+		}
 	case *github.CheckSuiteEvent:
 		b.checkSuite(e.GetCheckSuite())
 	case *github.DeploymentStatusEvent:
