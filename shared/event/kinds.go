@@ -25,6 +25,8 @@ var FixedVerbs = map[string]string{
 	// repository_import reports the end of an import; its outcome is in the payload's status.
 	"repository_import": "finished",
 	"workflow_dispatch": "dispatched",
+	// security_and_analysis reports features turned on or off; its payload has only changes.
+	"security_and_analysis": "updated",
 }
 
 // DefaultVerb is the verb of an event without an action that FixedVerbs does not list.
