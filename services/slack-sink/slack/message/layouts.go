@@ -303,7 +303,7 @@ func (v *view) placeholders() map[string]string {
 		"account":   x.Account,
 		"previous":  x.Previous,
 		"sponsor":   at(firstOf(x.Sponsor)),
-		"package":   strings.TrimSpace(x.Package + " " + x.PackageVersion),
+		"package":   strings.TrimSpace(x.Package + " " + shortVersion(x.PackageVersion)),
 		"env":       x.Environment,
 		"ref":       refName(v),
 		"reason":    humanize(x.Reason),
@@ -390,6 +390,14 @@ func at(login string) string {
 		return login
 	}
 	return "@" + login
+}
+
+// shortVersion shortens a container digest (sha256:…) to 12 hex digits.
+func shortVersion(v string) string {
+	if strings.HasPrefix(v, "sha256:") && len(v) > 19 {
+		return v[:19]
+	}
+	return v
 }
 
 func firstOf(ss ...string) string {
@@ -493,7 +501,7 @@ func (v *view) context() []string {
 // the repository and the event's facts.
 func objectLayout(v *view) card {
 	head := v.header()
-	lines := nonEmpty(v.objectLine(), meta(v.repoLink(), v.facts()))
+	lines := nonEmpty(v.objectLink(head), meta(v.repoLink(), v.facts()))
 	return card{
 		header:   head,
 		lines:    lines,
@@ -516,6 +524,23 @@ func (v *view) objectTitle() string {
 // objectLine is the object as a bold link, or its name.
 func (v *view) objectLine() string { return v.targetLine() }
 
+// objectLink is objectLine for a message whose header may name the
+// object already: then the link shows the number or "View <noun>".
+func (v *view) objectLink(head string) string {
+	title := strings.TrimSpace(v.t.Title)
+	if title == "" || !strings.Contains(head, title) {
+		return v.targetLine()
+	}
+	if v.t.URL == "" {
+		return ""
+	}
+	text := v.number()
+	if text == "" {
+		text = "View " + strings.ToLower(v.spec().noun)
+	}
+	return "*" + link(v.t.URL, text, 100) + "*"
+}
+
 // facts are the kind-specific details as short mrkdwn.
 func (v *view) facts() string {
 	x := v.x
@@ -528,7 +553,7 @@ func (v *view) facts() string {
 	if x.Description != "" {
 		add(Text(x.Description, 300))
 	}
-	if x.Previous != "" && v.verb != "renamed" && v.verb != "transferred" {
+	if x.Previous != "" && x.Previous != v.t.Title && v.verb != "renamed" && v.verb != "transferred" {
 		add("was " + Text(x.Previous, 200))
 	}
 	if x.Role != "" {
@@ -537,7 +562,7 @@ func (v *view) facts() string {
 	if x.Permission != "" {
 		add("permission " + code(x.Permission, 50))
 	}
-	if x.Tier != "" {
+	if x.Tier != "" && x.Tier != v.t.Title {
 		add("tier " + Text(x.Tier, 100))
 	}
 	if x.ContentType != "" {
@@ -562,7 +587,7 @@ func (v *view) facts() string {
 	if x.Sponsor != "" && v.name != "sponsorship" {
 		add("sponsor " + v.person(x.Sponsor))
 	}
-	if x.Account != "" {
+	if x.Account != "" && x.Account != v.t.Title {
 		add("account " + Text(x.Account, 100))
 	}
 	return strings.Join(parts, " · ")
@@ -586,7 +611,12 @@ func relatedLink(r *event.Link) string {
 func (v *view) quote() string {
 	switch v.verb {
 	case "opened", "created", "published", "released", "prereleased", "reported", "answered":
-		return v.t.Body
+		body, title := strings.TrimSpace(v.t.Body), strings.TrimSpace(v.t.Title)
+		if title != "" && strings.HasPrefix(body, title) {
+			// The title is the body's first line: quote the rest.
+			body = strings.TrimSpace(strings.TrimPrefix(body, title))
+		}
+		return body
 	}
 	return ""
 }
@@ -1050,11 +1080,14 @@ func alertLayout(v *view) card {
 		obj = "*" + link(t.URL, s.noun, 100) + "*"
 	}
 	pkg := ""
-	if x.Package != "" {
+	switch {
+	case x.Package != "" && !strings.Contains(head, x.Package):
 		pkg = "Package " + code(x.Package, 200)
 		if x.Ecosystem != "" {
 			pkg += " (" + Text(x.Ecosystem, 50) + ")"
 		}
+	case x.Ecosystem != "":
+		pkg = Text(x.Ecosystem, 50) + " package"
 	}
 	versions := meta(prefixed("vulnerable ", code(x.VulnerableRange, 100)), prefixed("fixed in ", code(x.PatchedVersion, 100)))
 	where := ""
@@ -1127,8 +1160,8 @@ func deploymentLayout(v *view) card {
 	if v.verb == "requested" && (len(x.RequestedReviewers) > 0 || len(x.RequestedTeams) > 0) {
 		reviewers = "Reviewers: " + strings.Join(nonEmpty(v.people(x.RequestedReviewers, 10), v.teams(x.RequestedTeams, 5)), ", ")
 	}
-	obj := v.targetLine()
-	if obj == "" && x.Environment != "" {
+	obj := v.objectLink(head)
+	if obj == "" && x.Environment != "" && !strings.Contains(head, x.Environment) {
 		obj = "*" + Text(x.Environment, 200) + "*"
 	}
 	var trigger string
