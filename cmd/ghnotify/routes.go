@@ -88,7 +88,13 @@ func routesCheck(file string, opts routes.Options, stdout, stderr io.Writer) err
 	for _, w := range unknownKindWarnings(file) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d destinations, %d routes)\n", file, len(t.Destinations), len(t.Routes))
+	people := ""
+	if p := t.People; p != nil {
+		// Every Slack ID in people and in routes' mention lists has been
+		// checked for its form (U…/W… members, S… user groups) by Load.
+		people = fmt.Sprintf(", people: %d users, %d teams, %d groups", len(p.Users), len(p.Teams), len(p.Groups))
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d destinations, %d routes%s)\n", file, len(t.Destinations), len(t.Routes), people)
 	return nil
 }
 
@@ -113,6 +119,12 @@ type rawMessage = json.RawMessage
 // previewer is a destination that can show what it would receive.
 type previewer interface {
 	Preview(ev *event.Event) ([]byte, error)
+}
+
+// mentionPreviewer is a destination whose messages mention the people
+// of the route's mentions.
+type mentionPreviewer interface {
+	PreviewWith(ev *event.Event, m routes.Mentions) ([]byte, error)
 }
 
 // routeTestSkip is a skipped destination in the report.
@@ -153,7 +165,13 @@ func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.
 		}
 		for _, tg := range d.Targets {
 			r.Targets = append(r.Targets, routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread})
-			if p, ok := tg.Destination.Endpoint.(previewer); ok {
+			if p, ok := tg.Destination.Endpoint.(mentionPreviewer); ok {
+				b, err := p.PreviewWith(ev, tg.Mentions)
+				if err != nil {
+					return fmt.Errorf("rendering for %s: %w", tg.Destination.Name, err)
+				}
+				r.Messages[tg.Destination.Name] = b
+			} else if p, ok := tg.Destination.Endpoint.(previewer); ok {
 				b, err := p.Preview(ev)
 				if err != nil {
 					return fmt.Errorf("rendering for %s: %w", tg.Destination.Name, err)

@@ -154,6 +154,11 @@ func (consolePoster) Preview(ev *event.Event) ([]byte, error) {
 	return message.Render(ev).MarshalIndent()
 }
 
+// PreviewWith is Preview with the mentions of the route that sends ev.
+func (consolePoster) PreviewWith(ev *event.Event, m routes.Mentions) ([]byte, error) {
+	return message.RenderWith(ev, RenderOptions(m)).MarshalIndent()
+}
+
 // Post writes the event's notification lines.
 func (c consolePoster) Post(_ context.Context, ev *event.Event, _ deliver.Thread) (string, error) {
 	consoleMu.Lock()
