@@ -14,19 +14,6 @@ import (
 // names whatever object the event carries.
 type layoutFunc func(v *view) card
 
-// style says what a header leads with.
-type style int
-
-const (
-	// plain headers say what happened and who did it: "Pull request
-	// opened by @octocat".
-	plain style = iota
-	// outcome headers lead with the result: "✅ Succeeded: workflow CI on main".
-	outcome
-	// severity headers lead with the severity: "🟠 High: Dependabot alert created for lodash".
-	severity
-)
-
 // spec describes the messages of one GitHub event.
 type spec struct {
 	// noun names the event's object in headers: "Pull request".
@@ -34,12 +21,13 @@ type spec struct {
 	// emoji leads plain headers, by verb ("" for any verb).
 	emoji map[string]string
 	// heads are header templates by verb; the default is "{Noun} {verb}".
-	// Placeholders are listed in fill. " by @actor" is appended unless
+	// Placeholders are listed in placeholders; "[ to {env}]" is dropped when {env} is empty, "{member|A user}" has a default. " by @actor" is appended unless
 	// the template names {actor} or noActor is set.
 	heads   map[string]string
-	style   style
 	noActor bool
-	// layout renders the event; nil is objectLayout.
+	// layout renders the event; nil is objectLayout. outcomeLayout leads
+	// with the result (checks, workflows, deployments, statuses),
+	// alertLayout with the severity (security events).
 	layout layoutFunc
 }
 
@@ -77,9 +65,9 @@ func init() {
 		"deleted": ":wastebasket:", "locked": ":lock:", "unlocked": ":unlock:", "pinned": ":pushpin:", "transferred": ":arrow_right:",
 	}
 	alert := func(noun string, heads map[string]string) *spec {
-		return &spec{noun: noun, style: severity, heads: heads, layout: alertLayout}
+		return &spec{noun: noun, heads: heads, layout: alertLayout}
 	}
-	checks := func(noun string) *spec { return &spec{noun: noun, style: outcome, layout: outcomeLayout} }
+	checks := func(noun string) *spec { return &spec{noun: noun, layout: outcomeLayout} }
 	specs = map[string]*spec{
 		"branch_protection_configuration": {noun: "Branch protection", heads: map[string]string{"enabled": "Branch protection enabled[ for {repo}]", "disabled": "Branch protection disabled[ for {repo}]"}},
 		"branch_protection_rule":          {noun: "Branch protection rule"},
@@ -148,7 +136,7 @@ func init() {
 			"renamed": "Organization[ {previous}] renamed[ to {org}]",
 		}},
 		"package":                       {noun: "Package", emoji: map[string]string{"": ":package:"}, heads: map[string]string{"published": "Package[ {package}] published", "updated": "Package[ {package}] updated"}},
-		"page_build":                    {noun: "GitHub Pages build", style: outcome, layout: outcomeLayout},
+		"page_build":                    {noun: "GitHub Pages build", layout: outcomeLayout},
 		"personal_access_token_request": {noun: "Personal access token request", emoji: map[string]string{"": ":key:"}},
 		"ping":                          {noun: "Webhook", layout: pingLayout},
 		"project":                       {noun: "Project", emoji: map[string]string{"": ":clipboard:"}},
@@ -174,7 +162,7 @@ func init() {
 		}},
 		"repository_advisory": alert("Repository advisory", nil),
 		"repository_dispatch": {noun: "Repository dispatch", emoji: map[string]string{"": ":satellite:"}, heads: map[string]string{"": "Repository dispatch[ {trigger}] received"}},
-		"repository_import":   {noun: "import", style: outcome, layout: outcomeLayout},
+		"repository_import":   {noun: "import", layout: outcomeLayout},
 		"repository_ruleset":  {noun: "Ruleset", emoji: map[string]string{"": ":straight_ruler:"}},
 		"repository_vulnerability_alert": alert("Vulnerability alert", map[string]string{
 			"create": "created", "dismiss": "dismissed", "reopen": "reopened", "resolve": "resolved",
@@ -192,7 +180,7 @@ func init() {
 			"tier_changed": "Sponsorship tier[ of {sponsor}] changed",
 		}, noActor: true},
 		"star":   {noun: "Star", layout: starLayout},
-		"status": {noun: "commit status", style: outcome, layout: outcomeLayout},
+		"status": {noun: "commit status", layout: outcomeLayout},
 		"sub_issues": {noun: "Sub-issue", heads: map[string]string{
 			"sub_issue_added": "Sub-issue[ {related}] added[ to {target}]", "sub_issue_removed": "Sub-issue[ {related}] removed[ from {target}]",
 			"parent_issue_added": "{Target|Issue} added as a sub-issue[ of {related}]", "parent_issue_removed": "{Target|Issue} removed as a sub-issue[ of {related}]",

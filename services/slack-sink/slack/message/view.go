@@ -185,17 +185,6 @@ func (v *view) teams(slugs []string, max int) string {
 	return andMore(items, max, ", ")
 }
 
-// plainList lists names as raw text for a header: "a, b and 3 more".
-func plainList(names []string, prefix string, max int) string {
-	items := make([]string, 0, len(names))
-	for _, n := range names {
-		if n != "" {
-			items = append(items, prefix+n)
-		}
-	}
-	return andMore(items, max, ", ")
-}
-
 // number is "#12" for a numbered target, "" otherwise.
 func (v *view) number() string {
 	if v.t.Number > 0 {
