@@ -213,8 +213,8 @@ func syntheticCases() []synthCase {
 	add("issues.opened.5000_char_title", long)
 	emoji := issue("issues.opened")
 	// The family emoji (7 code points, 11 UTF-16 units) straddles the
-	// header limit: it is kept whole or left out, never split.
-	emoji.Data.Target.Title = strings.Repeat("x", 120) + "👨‍👩‍👧‍👦🇫🇷" + strings.Repeat("y", 40)
+	// notification's limit of 200: it is kept whole or left out, never split.
+	emoji.Data.Target.Title = strings.Repeat("x", 150) + "👨‍👩‍👧‍👦🇫🇷" + strings.Repeat("y", 40)
 	add("issues.opened.emoji_at_limit", emoji)
 	ctrl := issue("issues.opened")
 	ctrl.Data.Target.Title = "invoice\u202egnp.exe \x1b[31mred\x1b[0m\x00nul"

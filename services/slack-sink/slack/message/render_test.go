@@ -166,6 +166,22 @@ func TestHeaderKeepsGraphemesWhole(t *testing.T) {
 	}
 }
 
+// TestNotificationKeepsEmojiWhole: the emoji straddling the
+// notification's limit is left out whole.
+func TestNotificationKeepsEmojiWhole(t *testing.T) {
+	for _, c := range syntheticCases() {
+		if c.name != "issues.opened.emoji_at_limit" {
+			continue
+		}
+		m := RenderWith(c.ev, c.opts)
+		if !strings.HasSuffix(m.Text, "x"+Ellipsis) || strings.ContainsRune(m.Text, '\u200d') || Len(m.Text) > MaxNotificationText {
+			t.Errorf("notification %q (%d units)", m.Text, Len(m.Text))
+		}
+		return
+	}
+	t.Fatal("no emoji case")
+}
+
 func TestFit(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -251,7 +251,12 @@ func readable(s string) string {
 		return "[" + label + "](" + u + ")"
 	})
 	s = slackMention.ReplaceAllString(s, "`<$1>`")
-	s = bold.ReplaceAllString(s, "**$1**")
+	// Bold outside code spans only: Slack formats nothing inside them.
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = bold.ReplaceAllString(parts[i], "**$1**")
+	}
+	s = strings.Join(parts, "`")
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(l, "> ") {
