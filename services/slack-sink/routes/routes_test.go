@@ -321,6 +321,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("destinations: {d: {console: true}}\ndefault: d\n"))
 	f.Add([]byte("routes:\n  - name: x\n    match: {any: [{not: {expr: 'kind'}}]}\n"))
 	f.Add([]byte("a: [\n"))
+	f.Add([]byte(peopleFile))
+	f.Add([]byte("people: {users: {a: U1}, teams: {b: S1}}\nroutes:\n  - {name: r, mention: [a, b, W0X], drop: true}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		tb, err := routes.Parse("f.yaml", src, routes.Options{Lookup: lookup(map[string]string{"HOOK": "https://h.example/x"}), Types: types("x")})
 		if err != nil {

@@ -2,6 +2,7 @@ package message
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -296,7 +297,7 @@ func (v *view) placeholders() map[string]string {
 		"ref":       refName(v),
 		"reason":    humanize(x.Reason),
 		"trigger":   trigger,
-		"workflow":  firstOf(x.WorkflowName, v.t.Title),
+		"workflow":  baseName(firstOf(x.WorkflowName, v.t.Title)),
 		"related":   rel,
 		"added":     countNoun(firstNonZero(x.RepositoriesAddedCount, len(x.RepositoriesAdded)), "repository", "repositories"),
 		"removed":   countNoun(firstNonZero(x.RepositoriesRemovedCount, len(x.RepositoriesRemoved)), "repository", "repositories"),
@@ -378,6 +379,14 @@ func at(login string) string {
 		return login
 	}
 	return "@" + login
+}
+
+// baseName is the file name of a workflow path (.github/workflows/ci.yml → ci.yml).
+func baseName(p string) string {
+	if p == "" {
+		return ""
+	}
+	return path.Base(p)
 }
 
 // shortVersion shortens a container digest (sha256:…) to 12 hex digits.
