@@ -163,7 +163,7 @@ func build(c card, notify []string) Message {
 			if t == "" || len(els) == MaxContextElements {
 				continue
 			}
-			els = append(els, slack.NewTextBlockObject(slack.MarkdownType, clampLines([]string{t}, MaxSectionText), false, false))
+			els = append(els, mrkdwn(clampLines([]string{t}, MaxSectionText)))
 		}
 		if len(els) > 0 {
 			blocks = append(blocks, slack.NewContextBlock("", els...))
@@ -208,7 +208,14 @@ func capMentions(ms []string, n int) []string {
 }
 
 func section(text string) *slack.SectionBlock {
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
+	return slack.NewSectionBlock(mrkdwn(text), nil, nil)
+}
+
+// mrkdwn is a verbatim mrkdwn text object: Slack turns no bare URL,
+// #channel or @name of GitHub's text into a link or a mention; only the
+// message's own <url|text> links and configured mentions are.
+func mrkdwn(text string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, text, false, true)
 }
 
 // slackMention returns the mention of a Slack ID, "" for anything that

@@ -36,6 +36,9 @@ func checkLimits(t *testing.T, m Message) {
 				if n := Len(b.Text.Text); n > MaxSectionText || strings.TrimSpace(b.Text.Text) == "" {
 					t.Errorf("section of %d units", n)
 				}
+				if !b.Text.Verbatim {
+					t.Errorf("section %q is not verbatim: Slack would link bare URLs and #channels of GitHub's text", b.Text.Text)
+				}
 			}
 			if len(b.Fields) > MaxFields {
 				t.Errorf("%d fields", len(b.Fields))
@@ -45,8 +48,8 @@ func checkLimits(t *testing.T, m Message) {
 				t.Errorf("%d context elements", n)
 			}
 			for _, el := range b.ContextElements.Elements {
-				if txt, ok := el.(*slack.TextBlockObject); ok && Len(txt.Text) > MaxSectionText {
-					t.Errorf("context element of %d units", Len(txt.Text))
+				if txt, ok := el.(*slack.TextBlockObject); ok && (Len(txt.Text) > MaxSectionText || !txt.Verbatim) {
+					t.Errorf("context element of %d units, verbatim %v", Len(txt.Text), txt.Verbatim)
 				}
 			}
 		default:
