@@ -116,7 +116,8 @@ What every message keeps to:
 - The notification text (what a phone shows) is at most 200 characters; mentions come first.
 - Text from GitHub can neither mention, link nor format: ` + "`&`, `<`, `>`" + ` are escaped, ` + "`*`, `~`, backticks, and `_`" + ` at the
   edge of a word show as look-alikes (∗ ∼ ˋ ＿), control and bidirectional characters show as
-  escapes (` + "`\\x1b`, `\\u202e`" + `).
+  escapes (` + "`\\x1b`, `\\u202e`" + `), and mrkdwn text objects are verbatim, so Slack turns
+  no bare URL, ` + "`#channel` or `@name`" + ` of GitHub's text into a link or a mention.
 - Lengths are counted as Slack counts them (UTF-16 units) and cut between graphemes (an emoji is
   never split): header 150, section 3,000, at most 50 blocks; long lists end with "and N more".
 - Mentions come only from the routes file: its ` + "`people`" + ` map (requested reviewers, assignees,
