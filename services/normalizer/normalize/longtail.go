@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"path"
@@ -705,6 +706,9 @@ type supplementFields struct {
 // supplement fills from body the fields go-github's type for the event
 // does not decode.
 func (b *builder) supplement(body []byte) {
+	if b.d.Event != "discussion" && b.d.Event != "sponsorship" && !bytes.Contains(body, []byte(`"changes"`)) {
+		return // nothing to read: spare the hot kinds a second decoding
+	}
 	var f supplementFields
 	if json.Unmarshal(body, &f) != nil {
 		return
