@@ -608,6 +608,21 @@ func shortSHA(sha string) string {
 	return sha
 }
 
+// webLinksOnly drops the object links that are not web addresses (a
+// payload could say javascript:...): a target's, a related object's and
+// wiki pages' URLs are documented as web pages.
+func (b *builder) webLinksOnly() {
+	if b.target != nil {
+		b.target.URL = webOnly(b.target.URL)
+	}
+	if r := b.details.Related; r != nil {
+		r.URL = webOnly(r.URL)
+	}
+	for i := range b.details.Pages {
+		b.details.Pages[i].URL = webOnly(b.details.Pages[i].URL)
+	}
+}
+
 // setRefName sets ref_name from a full or short ref.
 func (b *builder) setRefName(ref string) {
 	for _, p := range []string{"refs/heads/", "refs/tags/"} {
