@@ -77,8 +77,11 @@ type Actor struct {
 
 // Target is the object an event is about: the issue, pull request, alert,
 // label, team, user... that the event's verb happened to. Events whose
-// object is the repository itself (push, star, watch, fork's source, public,
-// repository, page_build, ...) may have no target; layouts then link the
+// object is the repository itself (push, star, watch, public, repository,
+// repository_dispatch, repository_import, page_build, ping,
+// branch_protection_configuration, security_and_analysis,
+// custom_property_values, secret_scanning_scan) or the sender
+// (github_app_authorization) have no target; layouts then link the
 // repository. The type names the object:
 //
 //   - issue, pull_request, discussion, release, commit, workflow_run,
