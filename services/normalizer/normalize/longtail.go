@@ -88,7 +88,14 @@ func (b *builder) longTail(typed any) bool {
 		b.gollum(e.Pages)
 	case *github.InstallationEvent:
 		b.installation(e.GetInstallation())
-		b.listRepositories(e.Repositories, e.GetAction() == "deleted")
+		// On created and deleted, repositories are those the app gained or
+		// lost; on the other actions they are merely what it can reach.
+		switch e.GetAction() {
+		case "created":
+			b.details.RepositoriesAdded, b.details.RepositoriesAddedCount = repoNames(e.Repositories)
+		case "deleted":
+			b.details.RepositoriesRemoved, b.details.RepositoriesRemovedCount = repoNames(e.Repositories)
+		}
 	case *github.InstallationRepositoriesEvent:
 		b.installation(e.GetInstallation())
 		b.details.RepositoriesAdded, b.details.RepositoriesAddedCount = repoNames(e.RepositoriesAdded)
@@ -465,17 +472,6 @@ func (b *builder) installation(i *github.Installation) {
 	b.target = &event.Target{Type: "installation", ID: i.GetID(), Title: title, URL: i.GetHTMLURL()}
 	b.details.Account = i.GetAccount().GetLogin()
 	b.when = first(i.GetUpdatedAt().Time, i.GetCreatedAt().Time)
-}
-
-// listRepositories lists an installation event's repositories as added, or
-// as removed when the installation was deleted.
-func (b *builder) listRepositories(rs []*github.Repository, removed bool) {
-	names, n := repoNames(rs)
-	if removed {
-		b.details.RepositoriesRemoved, b.details.RepositoriesRemovedCount = names, n
-		return
-	}
-	b.details.RepositoriesAdded, b.details.RepositoriesAddedCount = names, n
 }
 
 // repoNames returns the full names of rs, at most maxListed, and how many there are.
