@@ -147,6 +147,9 @@ type Details struct {
 	ReviewState string `json:"review_state,omitempty"`
 	// ReviewURL links to the pull request review.
 	ReviewURL string `json:"review_url,omitempty"`
+	// Reviewer is the login of the review's author: on a dismissed review,
+	// whose review the actor dismissed.
+	Reviewer string `json:"reviewer,omitempty"`
 	// RequestedReviewers are the logins asked to review (the one named by a
 	// review_requested action, else all of the pull request's), or the
 	// reviewers a deployment review waits for.

@@ -90,6 +90,7 @@ func init() {
 	richChecks["pull_request_review"] = append(withoutTime(pull),
 		wantFold("review.state", func(ev *event.Event) string { return det(ev).ReviewState }),
 		wantString("review.html_url", func(ev *event.Event) string { return det(ev).ReviewURL }),
+		wantString("review.user.login", func(ev *event.Event) string { return det(ev).Reviewer }),
 		wantPrefix("review.body", func(ev *event.Event) string { return det(ev).CommentBody }),
 		wantTime("review.submitted_at"),
 	)
