@@ -77,8 +77,11 @@ type Actor struct {
 
 // Target is the object an event is about: the issue, pull request, alert,
 // label, team, user... that the event's verb happened to. Events whose
-// object is the repository itself (push, star, watch, fork's source, public,
-// repository, page_build, ...) may have no target; layouts then link the
+// object is the repository itself (push, star, watch, public, repository,
+// repository_dispatch, repository_import, page_build, ping,
+// branch_protection_configuration, security_and_analysis,
+// custom_property_values, secret_scanning_scan) or the sender
+// (github_app_authorization) have no target; layouts then link the
 // repository. The type names the object:
 //
 //   - issue, pull_request, discussion, release, commit, workflow_run,
@@ -144,6 +147,9 @@ type Details struct {
 	ReviewState string `json:"review_state,omitempty"`
 	// ReviewURL links to the pull request review.
 	ReviewURL string `json:"review_url,omitempty"`
+	// Reviewer is the login of the review's author: on a dismissed review,
+	// whose review the actor dismissed.
+	Reviewer string `json:"reviewer,omitempty"`
 	// RequestedReviewers are the logins asked to review (the one named by a
 	// review_requested action, else all of the pull request's), or the
 	// reviewers a deployment review waits for.

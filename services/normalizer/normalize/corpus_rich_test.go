@@ -90,6 +90,7 @@ func init() {
 	richChecks["pull_request_review"] = append(withoutTime(pull),
 		wantFold("review.state", func(ev *event.Event) string { return det(ev).ReviewState }),
 		wantString("review.html_url", func(ev *event.Event) string { return det(ev).ReviewURL }),
+		wantString("review.user.login", func(ev *event.Event) string { return det(ev).Reviewer }),
 		wantPrefix("review.body", func(ev *event.Event) string { return det(ev).CommentBody }),
 		wantTime("review.submitted_at"),
 	)
@@ -406,7 +407,27 @@ func longTailChecks() {
 	richChecks["deploy_key"] = []richCheck{title("key.title"), wantInt("key.id", func(ev *event.Event) int64 { return tgt(ev).ID }),
 		wantTargetType("deploy_key")}
 	richChecks["installation"] = []richCheck{url("installation.html_url"),
-		str("installation.account.login", func(d *event.Details) string { return d.Account }), wantTargetType("installation")}
+		str("installation.account.login", func(d *event.Details) string { return d.Account }), wantTargetType("installation"),
+		{"repositories gained or lost", func(t *testing.T, payload any, ev *event.Event) bool {
+			action, _ := first1(payload, "action").(string)
+			repos := strings1(values(payload, "repositories[].full_name"))
+			var added, removed []string
+			switch action {
+			case "created":
+				added = repos
+			case "deleted":
+				removed = repos
+			default:
+				if len(repos) == 0 {
+					return false
+				}
+			}
+			if !slices.Equal(det(ev).RepositoriesAdded, added) || !slices.Equal(det(ev).RepositoriesRemoved, removed) {
+				t.Errorf("%s: added %v removed %v, want %v %v", action, det(ev).RepositoriesAdded, det(ev).RepositoriesRemoved, added, removed)
+			}
+			return true
+		}},
+	}
 	richChecks["installation_repositories"] = []richCheck{url("installation.html_url"),
 		str("installation.account.login", func(d *event.Details) string { return d.Account }),
 		wantList("repositories_added[].full_name", func(ev *event.Event) []string { return det(ev).RepositoriesAdded }),

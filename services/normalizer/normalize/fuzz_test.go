@@ -64,6 +64,11 @@ func FuzzNormalize(f *testing.F) {
 			if u, err := url.Parse(ev.Source); err != nil || !u.IsAbs() || strings.ContainsAny(ev.Source, " \t\r\n") {
 				t.Fatalf("source %q is not an absolute URI", ev.Source)
 			}
+			if tg := ev.Data.Target; tg != nil && tg.URL != "" {
+				if _, ok := webURL(tg.URL); !ok {
+					t.Fatalf("target URL %q is not a web address", tg.URL)
+				}
+			}
 			if s := Subject(ev); !subject.Valid(s) {
 				t.Fatalf("invalid subject %q", s)
 			}

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"path"
@@ -87,7 +88,14 @@ func (b *builder) longTail(typed any) bool {
 		b.gollum(e.Pages)
 	case *github.InstallationEvent:
 		b.installation(e.GetInstallation())
-		b.listRepositories(e.Repositories, e.GetAction() == "deleted")
+		// On created and deleted, repositories are those the app gained or
+		// lost; on the other actions they are merely what it can reach.
+		switch e.GetAction() {
+		case "created":
+			b.details.RepositoriesAdded, b.details.RepositoriesAddedCount = repoNames(e.Repositories)
+		case "deleted":
+			b.details.RepositoriesRemoved, b.details.RepositoriesRemovedCount = repoNames(e.Repositories)
+		}
 	case *github.InstallationRepositoriesEvent:
 		b.installation(e.GetInstallation())
 		b.details.RepositoriesAdded, b.details.RepositoriesAddedCount = repoNames(e.RepositoriesAdded)
@@ -466,17 +474,6 @@ func (b *builder) installation(i *github.Installation) {
 	b.when = first(i.GetUpdatedAt().Time, i.GetCreatedAt().Time)
 }
 
-// listRepositories lists an installation event's repositories as added, or
-// as removed when the installation was deleted.
-func (b *builder) listRepositories(rs []*github.Repository, removed bool) {
-	names, n := repoNames(rs)
-	if removed {
-		b.details.RepositoriesRemoved, b.details.RepositoriesRemovedCount = names, n
-		return
-	}
-	b.details.RepositoriesAdded, b.details.RepositoriesAddedCount = names, n
-}
-
 // repoNames returns the full names of rs, at most maxListed, and how many there are.
 func repoNames(rs []*github.Repository) ([]string, int) {
 	var names []string
@@ -607,6 +604,21 @@ func shortSHA(sha string) string {
 	return sha
 }
 
+// webLinksOnly drops the object links that are not web addresses (a
+// payload could say javascript:...): a target's, a related object's and
+// wiki pages' URLs are documented as web pages.
+func (b *builder) webLinksOnly() {
+	if b.target != nil {
+		b.target.URL = webOnly(b.target.URL)
+	}
+	if r := b.details.Related; r != nil {
+		r.URL = webOnly(r.URL)
+	}
+	for i := range b.details.Pages {
+		b.details.Pages[i].URL = webOnly(b.details.Pages[i].URL)
+	}
+}
+
 // setRefName sets ref_name from a full or short ref.
 func (b *builder) setRefName(ref string) {
 	for _, p := range []string{"refs/heads/", "refs/tags/"} {
@@ -705,6 +717,9 @@ type supplementFields struct {
 // supplement fills from body the fields go-github's type for the event
 // does not decode.
 func (b *builder) supplement(body []byte) {
+	if b.d.Event != "discussion" && b.d.Event != "sponsorship" && !bytes.Contains(body, []byte(`"changes"`)) {
+		return // nothing to read: spare the hot kinds a second decoding
+	}
 	var f supplementFields
 	if json.Unmarshal(body, &f) != nil {
 		return

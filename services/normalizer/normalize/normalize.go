@@ -285,6 +285,7 @@ func (b *builder) event() event.Event {
 		// years past 9999): fall back to when the gateway received it.
 		t = b.d.ReceivedAt
 	}
+	b.webLinksOnly()
 	var details *event.Details
 	if !reflect.ValueOf(b.details).IsZero() {
 		d := b.details

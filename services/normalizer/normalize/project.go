@@ -100,7 +100,7 @@ var (
 			with("label", labelProjection).with("assignee", userProjection).
 			with("requested_reviewer", userProjection).with("requested_team", teamProjection),
 		"pull_request_review": topLevel().with("pull_request", pullProjection).
-			with("review", only("state", "html_url", "body", "submitted_at")),
+			with("review", only("state", "html_url", "body", "submitted_at").with("user", userProjection)),
 		"pull_request_review_comment": topLevel().with("pull_request", pullProjection).
 			with("comment", only("body", "html_url", "path", "created_at", "updated_at")),
 	}

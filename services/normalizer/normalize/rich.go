@@ -52,6 +52,7 @@ func (b *builder) rich(typed any) {
 		r := e.GetReview()
 		b.details.ReviewState = strings.ToLower(r.GetState())
 		b.details.ReviewURL = r.GetHTMLURL()
+		b.details.Reviewer = r.GetUser().GetLogin()
 		b.details.CommentBody = truncate(r.GetBody())
 		b.when = first(r.GetSubmittedAt().Time, b.when)
 	case *github.PullRequestReviewCommentEvent:

@@ -220,6 +220,30 @@ func TestEdgeCases(t *testing.T) {
 	}
 }
 
+func TestTargetURLIsAWebAddress(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ event, body string }{
+		{"milestone", `{"action":"created","milestone":{"number":1,"title":"v1","html_url":"javascript:alert(1)"}}`},
+		{"issues", `{"action":"opened","issue":{"number":1,"title":"x","html_url":"data:text/html,x"}}`},
+		{"gollum", `{"pages":[{"title":"Home","action":"edited","html_url":"javascript:x"}]}`},
+		{"brand_new", `{"action":"x","brand_new":{"name":"n","html_url":"vbscript:x"}}`},
+	} {
+		ev := normalizeOne(t, delivery.Delivery{Event: tt.event, ID: "d", ReceivedAt: received, Body: []byte(tt.body)})
+		if ev.Data.Target == nil || ev.Data.Target.Title == "" {
+			t.Errorf("%s: target %+v, want one with its title", tt.event, ev.Data.Target)
+			continue
+		}
+		if ev.Data.Target.URL != "" {
+			t.Errorf("%s: target URL %q kept", tt.event, ev.Data.Target.URL)
+		}
+		for _, p := range det(&ev).Pages {
+			if p.URL != "" {
+				t.Errorf("%s: page URL %q kept", tt.event, p.URL)
+			}
+		}
+	}
+}
+
 func TestJoinPage(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
