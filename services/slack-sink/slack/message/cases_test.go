@@ -236,6 +236,10 @@ func syntheticCases() []synthCase {
 	as := issue("issues.assigned")
 	as.Data.Details.Assignee = "bob"
 	addWith("issues.assigned.mention", as, Options{People: people})
+	dis := pr("pull_request_review.dismissed")
+	dis.Data.Details.Reviewer, dis.Data.Details.ReviewState = "alice", "dismissed"
+	dis.Data.Details.ReviewURL = "https://github.com/acme/widgets/pull/42#pullrequestreview-7"
+	addWith("pull_request_review.dismissed.mention", dis, Options{People: people})
 	un := pr("pull_request.review_requested")
 	un.Data.Details.RequestedReviewers = []string{"dave"}
 	addWith("pull_request.review_requested.unmapped", un, Options{People: people})

@@ -285,6 +285,7 @@ func (v *view) placeholders() map[string]string {
 		"milestone": x.Milestone,
 		"category":  x.Category,
 		"reviewers": reviewerNames(v),
+		"reviewer":  at(x.Reviewer),
 		"member":    at(member),
 		"invitee":   at(x.Invitee),
 		"blocked":   at(x.BlockedUser),
@@ -712,7 +713,7 @@ var reviewHeads = map[string][2]string{
 	"approved":          {":white_check_mark:", "{Object} approved"},
 	"changes_requested": {":x:", "Changes requested on {object}"},
 	"commented":         {":speech_balloon:", "{Object} reviewed"},
-	"dismissed":         {":no_entry_sign:", "Review dismissed on {object}"},
+	"dismissed":         {":no_entry_sign:", "Review[ by {reviewer}] dismissed on {object}"},
 }
 
 func reviewLayout(v *view) card {
@@ -733,9 +734,14 @@ func reviewLayout(v *view) card {
 	if x.ReviewURL != "" {
 		review = link(x.ReviewURL, "View review", 50)
 	}
+	reviewer := ""
+	if state == "dismissed" && x.Reviewer != "" {
+		// Whose review it was: mentioned where the people map knows them.
+		reviewer = "Reviewer: " + v.person(x.Reviewer)
+	}
 	return card{
 		header:   head,
-		lines:    nonEmpty(v.targetLine(), meta(v.repoLink(), review)),
+		lines:    nonEmpty(v.targetLine(), meta(v.repoLink(), review), reviewer),
 		quote:    x.CommentBody,
 		context:  v.context(),
 		fallback: fallbackFor(v, stripEmoji(head), v.t.Title),

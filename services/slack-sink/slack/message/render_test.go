@@ -267,6 +267,7 @@ func TestMentions(t *testing.T) {
 			textPrefix: "<@U0ALICE01> <!subteam^S0CORE001> "},
 		{name: "issues.assigned.mention", want: []string{"Assignee: <@W0BOB0001>", "Issue #7 assigned to @bob"}, textPrefix: "<@W0BOB0001> "},
 		{name: "pull_request.review_requested.unmapped", want: []string{"Reviewers: @dave"}, wantNot: []string{"<@", "<!"}},
+		{name: "pull_request_review.dismissed.mention", want: []string{"Review by @alice dismissed on pull request #42 by @octocat", "Reviewer: <@U0ALICE01>"}, textPrefix: "<@U0ALICE01> "},
 		{name: "workflow_run.completed.route_mention", want: []string{"cc <!subteam^S0ONCALL1> <@U0ALICE01>"}, textPrefix: "<!subteam^S0ONCALL1> <@U0ALICE01> "},
 	}
 	for _, tc := range tests {
