@@ -234,7 +234,7 @@ func (v *view) spec() *spec {
 // objectWord is the object as a header names it: "pull request #12",
 // "issue #7", or the noun alone.
 func (v *view) objectWord() string {
-	noun := strings.ToLower(v.spec().noun)
+	noun := lowerWords(v.spec().noun)
 	switch v.t.Type {
 	case "pull_request":
 		noun = "pull request"
@@ -380,6 +380,18 @@ func at(login string) string {
 		return login
 	}
 	return "@" + login
+}
+
+// lowerWords lowercases the words of a noun except names such as
+// GitHub: "GitHub App" → "GitHub app", "Deploy key" → "deploy key".
+func lowerWords(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		if strings.ToLower(w[1:]) == w[1:] {
+			words[i] = strings.ToLower(w)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // baseName is the file name of a workflow path (.github/workflows/ci.yml → ci.yml).
@@ -534,7 +546,7 @@ func (v *view) objectLink(head string) string {
 	}
 	text := v.number()
 	if text == "" {
-		text = "View " + strings.ToLower(v.spec().noun)
+		text = "View " + lowerWords(v.spec().noun)
 	}
 	return "*" + link(v.t.URL, text, 100) + "*"
 }
