@@ -122,7 +122,7 @@ func build(c card, notify []string) Message {
 		}
 	}
 	if len(c.mentions) > 0 {
-		lines = append(lines, "cc "+strings.Join(capMentions(c.mentions, 40), " "))
+		lines = append(lines, "cc "+strings.Join(capMentions(c.mentions, 1000), " "))
 	}
 	if len(lines) > 0 {
 		blocks = append(blocks, section(clampLines(lines, MaxSectionText)))
