@@ -263,7 +263,7 @@ func (l *loader) table(n ast.Node, t *Table) {
 	for _, e := range l.mapping(n, "routes file", "destinations", "routes", "default", "people") {
 		switch e.key {
 		case "people":
-			t.People = l.people(e.val)
+			t.People = l.peopleKey(e.val)
 		case "destinations":
 			for _, d := range l.mapping(e.val, "destinations", anyKey(e.val)...) {
 				if dest := l.destination(d); dest != nil {

@@ -2,11 +2,14 @@ package routes
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // People maps GitHub identities to Slack ones, so that messages mention
@@ -90,7 +93,43 @@ func idProblem(id string, member, group bool) string {
 	}
 }
 
-// people reads the people key: users, teams and groups, each a mapping
+// peopleKey reads the people key: the map itself, or the name of a file
+// holding it (relative to the routes file's directory), whose problems
+// are reported with that file's name, line and column.
+func (l *loader) peopleKey(n ast.Node) *People {
+	if _, isString := unwrap(n).(*ast.StringNode); !isString {
+		return l.people(n)
+	}
+	name, _ := l.str(n, "people")
+	file := name
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(filepath.Dir(l.file), file)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		l.errorf(n, "people: reading the people file: %v", err)
+		return nil
+	}
+	sub := &loader{file: file, opts: l.opts}
+	f, err := parser.ParseBytes(data, 0)
+	var body ast.Node
+	switch {
+	case err != nil:
+		sub.syntax(err)
+	case len(f.Docs) == 0 || f.Docs[0].Body == nil:
+		sub.problems = append(sub.problems, Problem{File: file, Line: 1, Col: 1, Msg: "the people file is empty"})
+	default:
+		body = f.Docs[0].Body
+	}
+	var p *People
+	if body != nil {
+		p = sub.people(body)
+	}
+	l.problems = append(l.problems, sub.problems...)
+	return p
+}
+
+// people reads the people map: users, teams and groups, each a mapping
 // of names to Slack IDs.
 func (l *loader) people(n ast.Node) *People {
 	p := &People{Users: map[string]string{}, Teams: map[string]string{}, Groups: map[string]string{}}

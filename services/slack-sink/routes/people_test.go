@@ -3,6 +3,8 @@ package routes_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -125,5 +127,39 @@ func TestSlackIDForms(t *testing.T) {
 		if got := [2]bool{routes.IsMemberID(id), routes.IsGroupID(id)}; got != want {
 			t.Errorf("%q: member, group = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// TestPeopleFile: people may name a file of its own, relative to the
+// routes file; its problems name that file.
+func TestPeopleFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("people.yaml", "users:\n  alice: U0ALICE01\ngroups:\n  oncall: S0ONCALL1\n")
+	routesFile := write("routes.yaml", "destinations:\n  eng: {console: true}\npeople: people.yaml\nroutes:\n  - name: r\n    mention: [oncall]\n    to: eng\n")
+	tb, err := routes.Load(routesFile, routes.Options{Types: types("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := tb.People.User("alice"); id != "U0ALICE01" {
+		t.Errorf("alice = %q", id)
+	}
+	if got := tb.Routes[0].Mention; len(got) != 1 || got[0] != "S0ONCALL1" {
+		t.Errorf("mention = %v", got)
+	}
+	bad := write("bad-people.yaml", "users:\n  alice: S0ALICE01\n")
+	write("routes.yaml", "destinations:\n  eng: {console: true}\npeople: bad-people.yaml\ndefault: eng\n")
+	if _, err := routes.Load(routesFile, routes.Options{Types: types("x")}); err == nil || !strings.Contains(err.Error(), bad+`:2:10: people: users: alice: "S0ALICE01" is a user group ID`) {
+		t.Errorf("err = %v", err)
+	}
+	write("routes.yaml", "destinations:\n  eng: {console: true}\npeople: missing.yaml\ndefault: eng\n")
+	if _, err := routes.Load(routesFile, routes.Options{Types: types("x")}); err == nil || !strings.Contains(err.Error(), "routes.yaml:3:9: people: reading the people file") {
+		t.Errorf("err = %v", err)
 	}
 }
