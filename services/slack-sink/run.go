@@ -145,7 +145,6 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	if err != nil {
 		eng.Stop()
 		released.Stop()
-		<-releasing
 		return err
 	}
 	bothClosed := make(chan struct{})
