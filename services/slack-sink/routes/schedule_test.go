@@ -158,3 +158,26 @@ func TestRoutingDocScheduleExamples(t *testing.T) {
 		t.Fatalf("checked %d expect-at comments in docs/routing.md, want the quiet hours and digest examples", checked)
 	}
 }
+
+// FuzzParseSchedule parses routes files with quiet hours, urgent and
+// digests, and plans an event at instants around daylight-saving changes:
+// no file may panic or hang the planner.
+func FuzzParseSchedule(f *testing.F) {
+	f.Add([]byte(quietRoutes), int64(1774738800))
+	f.Add([]byte("destinations:\n  d:\n    console: true\n    quiet: {days: [sun], tz: America/New_York}\nroutes:\n  - {name: r, to: d, digest: {every: 15m, tz: Asia/Kolkata}}\n"), int64(1793512800))
+	f.Add([]byte("destinations:\n  d:\n    console: true\n    quiet: {from: \"02:30\", to: \"02:00\", tz: Australia/Lord_Howe}\ndefault: d\n"), int64(0))
+	f.Fuzz(func(t *testing.T, src []byte, at int64) {
+		tb, err := routes.Parse("f.yaml", src, routes.Options{Lookup: lookup(map[string]string{"HOOK": "https://h.example/x"}), Types: types("x")})
+		if err != nil {
+			return
+		}
+		now := time.Unix(at%(1<<34), 0)
+		f := routes.NewFacts(ev("star.created"))
+		for _, tg := range tb.Decide(f).Targets {
+			p := tb.Plan(tg, f, now)
+			if p.Action != schedule.Post && !p.Until.After(now) {
+				t.Fatalf("plan %+v at %s: held until a time not after now", p, now)
+			}
+		}
+	})
+}
