@@ -151,7 +151,10 @@ func (s *heldStore) release(ctx context.Context, msg jetstream.Msg) error {
 			return err
 		}
 	} else {
-		for _, it := range items {
+		for i, it := range items {
+			if i%100 == 99 {
+				_ = msg.InProgress() // a long batch keeps its trigger
+			}
 			m := nats.NewMsg(heldOut + trace.KeyPart(info.Destination))
 			m.Data = it.Data()
 			copyHeaders(m.Header, it.Headers())

@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ghnotify/ghnotify/services/slack-sink/deliver"
 	"github.com/ghnotify/ghnotify/shared/event"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 	"github.com/ghnotify/ghnotify/shared/provision"
@@ -289,5 +291,46 @@ func TestDigestPostedOnceByTwoInstances(t *testing.T) {
 	}
 	if got[0].at.Before(end) {
 		t.Errorf("digest posted at %s on the sink's clock, before its period ended at %s", got[0].at.UTC().Format(time.RFC3339Nano), end.Format(time.RFC3339))
+	}
+}
+
+// TestHeldEventsForARemovedDestinationAreDeadLettered: events held for a
+// destination that is gone from the routes file when they are released
+// are not lost: they go to the dead-letter stream, naming why.
+func TestHeldEventsForARemovedDestinationAreDeadLettered(t *testing.T) {
+	ns := natstest.Start(t)
+	now := clockAt(quietEnd.Add(-6 * time.Second))
+	fake, url := newRecordingSlack(t, now)
+	routesFile := writeRoutes(t, quietRoutesFile)
+	cfg := testConfig(routesFile, url)
+	cfg.Now = now
+	stop := startSink(t, cfg, ns.NC)
+	const n = 3
+	for i := 1; i <= n; i++ {
+		publish(t, ns.JS, testEvent("x", i), fmt.Sprintf("x%d", i))
+	}
+	waitHeld(t, ns.JS, "x", n)
+	stop()
+	if got := fake.got("/team"); len(got) > 0 {
+		t.Skipf("the first sink released the batch (%d posts) before it was stopped", len(got))
+	}
+	if err := os.WriteFile(routesFile, []byte("destinations:\n  other: {webhook: \"${SLACK}/other\"}\ndefault: other\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Registerer = prometheus.NewRegistry()
+	stop = startSink(t, cfg, ns.NC)
+	defer stop()
+	natstest.WaitFor(t, 30*time.Second, "the released events dead-lettered", func() bool {
+		info, err := ns.JS.Stream(context.Background(), provision.StreamDLQ)
+		return err == nil && info.CachedInfo().State.Msgs >= n
+	})
+	for i := uint64(1); i <= n; i++ {
+		dl := deadLetter(t, ns.JS, i)
+		if !strings.Contains(dl.Header.Get("Ghnotify-Dlq-Reason"), "no longer in the routes file") || dl.Header.Get(deliver.HeaderReleaseTo) != "team" {
+			t.Errorf("dead letter %d: %v", i, dl.Header)
+		}
+	}
+	if got := fake.got("/other"); len(got) != 0 {
+		t.Errorf("released events went to another destination: %v", postTitles(got))
 	}
 }
