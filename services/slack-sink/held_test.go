@@ -334,3 +334,40 @@ func TestHeldEventsForARemovedDestinationAreDeadLettered(t *testing.T) {
 		t.Errorf("released events went to another destination: %v", postTitles(got))
 	}
 }
+
+// TestQuietHoursDigest: a route with digest: quiet folds the events of the
+// quiet hours into one digest posted when they end.
+func TestQuietHoursDigest(t *testing.T) {
+	ns := natstest.Start(t)
+	now := clockAt(quietEnd.Add(-4 * time.Second))
+	fake, url := newRecordingSlack(t, now)
+	cfg := testConfig(writeRoutes(t, `
+destinations:
+  team:
+    webhook: "${SLACK}/team"
+    quiet: {from: "19:00", to: "08:00", tz: Europe/Berlin}
+routes:
+  - name: overnight
+    to: team
+    digest: quiet
+`), url)
+	cfg.Now = now
+	stop := startSink(t, cfg, ns.NC)
+	defer stop()
+	for i := 1; i <= 3; i++ {
+		publish(t, ns.JS, testEvent("qd", i), fmt.Sprintf("qd%d", i))
+	}
+	natstest.WaitFor(t, 20*time.Second, "digested records", func() bool {
+		return heldRecord(t, ns.JS, "qd-3").Outcome == trace.OutcomeDigested
+	})
+	natstest.WaitFor(t, 30*time.Second, "the digest", func() bool { return len(fake.got("/team")) >= 1 })
+	publish(t, ns.JS, testEvent("qd", 4), "marker")
+	natstest.WaitFor(t, 20*time.Second, "the marker", func() bool { return len(fake.got("/team")) >= 2 })
+	got := fake.got("/team")
+	if len(got) != 2 || !strings.Contains(got[0].text, "3 issues opened in acme/qd") || titleRE.FindString(got[1].text) != "event-4" {
+		t.Fatalf("posts %+v, want one digest of 3 issues, then the marker", got)
+	}
+	if got[0].at.Before(quietEnd) {
+		t.Errorf("digest posted at %s on the sink's clock, before the quiet hours ended", got[0].at.UTC().Format(time.RFC3339Nano))
+	}
+}

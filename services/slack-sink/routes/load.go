@@ -455,7 +455,7 @@ func (l *loader) route(n ast.Node, t *Table) *Route {
 			r.Digest = l.digest(e.val, what)
 		}
 	}
-	l.checkSchedule(r, urgentNode, what)
+	l.checkSchedule(r, t, urgentNode, what)
 	if broadcastNode != nil && !r.Thread {
 		l.errorf(broadcastNode, "%s: broadcast_final needs thread: true", what)
 	}

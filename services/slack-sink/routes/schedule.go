@@ -95,10 +95,18 @@ func (l *loader) urgent(n ast.Node, what string) Cond {
 	return nil
 }
 
-// digest reads a route's digest: {every, at, tz}.
+// digest reads a route's digest: {every, at, tz}, or "quiet" for a
+// digest of what comes during the destination's quiet hours.
 func (l *loader) digest(n ast.Node, what string) *schedule.Digest {
 	what += ": digest"
 	d := &schedule.Digest{Loc: time.UTC}
+	if s, ok := unwrap(n).(*ast.StringNode); ok {
+		if s.Value != "quiet" {
+			l.errorf(n, "%s must be quiet or a mapping {every, at, tz}", what)
+		}
+		d.QuietOnly = true
+		return d
+	}
 	var everyNode, atNode ast.Node
 	for _, e := range l.mapping(n, what, "every", "at", "tz") {
 		switch e.key {
@@ -143,8 +151,17 @@ func (l *loader) digest(n ast.Node, what string) *schedule.Digest {
 	return d
 }
 
-// checkSchedule reports what a route's urgent and digest cannot do together.
-func (l *loader) checkSchedule(r *Route, urgentNode ast.Node, what string) {
+// checkSchedule reports what a route's urgent and digest cannot do
+// together, and a quiet-hours digest to a destination without quiet hours.
+func (l *loader) checkSchedule(r *Route, t *Table, urgentNode ast.Node, what string) {
+	if r.Digest != nil && r.Digest.QuietOnly {
+		for _, name := range r.To {
+			if d := t.Destinations[name]; d != nil && d.Quiet == nil {
+				l.errorf(urgentNode, "%s: digest: quiet needs quiet hours, and destination %q has none", what, name)
+			}
+		}
+		return
+	}
 	if r.Digest != nil && r.Urgent != nil {
 		l.errorf(urgentNode, "%s: an urgent route posts at once and a digest route collects; choose one", what)
 	}
@@ -187,6 +204,9 @@ func DescribePlan(p schedule.Plan, route, destination string) string {
 	case schedule.Hold:
 		return fmt.Sprintf("held until %s (quiet hours of %s)", stamp(p.Until), destination)
 	case schedule.Collect:
+		if p.Start.IsZero() {
+			return fmt.Sprintf("collected into digest of route %s for %s (quiet hours), posted at %s", route, destination, stamp(p.Until))
+		}
 		return fmt.Sprintf("collected into digest of route %s for %s (period %s to %s), posted at %s", route, destination, stamp(p.Start), stamp(p.End), stamp(p.Until))
 	}
 	if p.Why == "urgent" {

@@ -98,6 +98,8 @@ func TestScheduleLoadErrors(t *testing.T) {
 		{"digest unparsable every", head + "routes:\n  - name: r\n    to: d\n    digest: {every: daily}\n", []string{"test.yaml:6:", "every:"}},
 		{"digest at on hourly", head + "routes:\n  - name: r\n    to: d\n    digest: {every: 1h, at: \"09:00\"}\n", []string{"test.yaml:6:", "at applies to a daily digest"}},
 		{"digest and urgent", head + "routes:\n  - name: r\n    to: d\n    urgent: true\n    digest: {every: 1h}\n", []string{"test.yaml:6:", "choose one"}},
+		{"quiet digest without quiet hours", head + "routes:\n  - name: r\n    to: d\n    digest: quiet\n", []string{"test.yaml:6:", "digest: quiet needs quiet hours"}},
+		{"digest not quiet", head + "routes:\n  - name: r\n    to: d\n    digest: daily\n", []string{"test.yaml:6:", "must be quiet or a mapping"}},
 		{"urgent not a bool", head + "routes:\n  - name: r\n    to: d\n    urgent: sometimes\n", []string{"test.yaml:6:", "urgent must be true, false or a condition"}},
 	}
 	for _, tc := range tests {

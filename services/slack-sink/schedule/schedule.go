@@ -197,11 +197,14 @@ func (q *Quiet) nextBoundary(t time.Time) time.Time {
 }
 
 // Digest is how often a route's digest is posted: every Every, aligned to
-// local midnight in Loc, or, for a daily digest, at At.
+// local midnight in Loc, or, for a daily digest, at At. A QuietOnly
+// digest collects only during its destination's quiet hours and is posted
+// when they end; outside them events are posted at once.
 type Digest struct {
-	Every time.Duration
-	At    Clock
-	Loc   *time.Location
+	Every     time.Duration
+	At        Clock
+	Loc       *time.Location
+	QuietOnly bool
 }
 
 // CheckEvery reports whether every is a digest period: a whole number of
@@ -282,8 +285,17 @@ type Plan struct {
 
 // Decide plans an event at now for a destination with quiet hours q (nil:
 // none) through a route with digest d (nil: none); urgent events bypass
-// quiet hours.
+// quiet hours (and a QuietOnly digest).
 func Decide(now time.Time, q *Quiet, d *Digest, urgent bool) Plan {
+	if d != nil && d.QuietOnly {
+		if urgent {
+			return Plan{Action: Post, Why: "urgent"}
+		}
+		if e, ok := q.End(now); ok {
+			return Plan{Action: Collect, End: e, Until: e, Why: "digest of the quiet hours"}
+		}
+		return Plan{Action: Post}
+	}
 	if d != nil {
 		start, end := d.Period(now)
 		p := Plan{Action: Collect, Start: start, End: end, Until: end, Why: "digest"}

@@ -147,6 +147,9 @@ func TestDecide(t *testing.T) {
 		{"urgent inside quiet hours", night, q, nil, true, Post, ""},
 		{"digest outside quiet hours", day, q, hourly, false, Collect, "2026-12-01T13:00:00Z"},
 		{"digest due in quiet hours waits for their end", day, q, daily, false, Collect, "2026-12-02T07:00:00Z"},
+		{"quiet-hours digest in quiet hours", night, q, &Digest{QuietOnly: true}, false, Collect, "2026-12-02T07:00:00Z"},
+		{"quiet-hours digest outside them", day, q, &Digest{QuietOnly: true}, false, Post, ""},
+		{"quiet-hours digest, urgent", night, q, &Digest{QuietOnly: true}, true, Post, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

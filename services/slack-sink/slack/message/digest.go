@@ -96,12 +96,15 @@ func RenderDigest(b *schedule.Batch) Message {
 	if b.MoreGroups > 0 {
 		blocks = append(blocks, digestSection(fmt.Sprintf("%s and %d more %s (%d %s)", Ellipsis, b.MoreGroups, plural(b.MoreGroups, "group", "groups"), b.MoreItems, plural(b.MoreItems, "event", "events"))))
 	}
-	if !b.Start.IsZero() && !b.End.IsZero() {
+	if !b.End.IsZero() {
 		loc := time.UTC
 		if l, err := time.LoadLocation(b.Zone); err == nil && b.Zone != "" {
 			loc = l
 		}
-		period := fmt.Sprintf("From %s to %s", b.Start.In(loc).Format("Mon 2 Jan 15:04"), b.End.In(loc).Format("Mon 2 Jan 15:04 MST"))
+		period := "During the quiet hours until " + b.End.In(loc).Format("Mon 2 Jan 15:04 MST")
+		if !b.Start.IsZero() {
+			period = fmt.Sprintf("From %s to %s", b.Start.In(loc).Format("Mon 2 Jan 15:04"), b.End.In(loc).Format("Mon 2 Jan 15:04 MST"))
+		}
 		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, Escape(period), false, false)))
 	}
 	if len(blocks) > MaxBlocks {
