@@ -287,6 +287,10 @@ func (s *heldStore) serve(ctx context.Context, cfg Config, table func() *routes.
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckWait:       cfg.AckWait,
 		MaxDeliver:    provision.ConsumerMaxDeliver,
+		// One release at a time across every instance: a schedule fired
+		// again for a latecomer waits until the release before it has
+		// purged what it released, so a digest never counts an event twice.
+		MaxAckPending: 1,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating consumer %s: %w", provision.ConsumerSinkDue, err)
