@@ -116,16 +116,13 @@ var dayNames = map[string]time.Weekday{
 
 // ParseDay reads a weekday: sun, mon ... sat (or the full English name).
 func ParseDay(s string) (time.Weekday, error) {
-	k := strings.ToLower(s)
-	if len(k) > 3 {
-		for name, d := range dayNames {
-			if strings.EqualFold(d.String(), s) {
-				return dayNames[name], nil
-			}
-		}
-	}
-	if d, ok := dayNames[k]; ok {
+	if d, ok := dayNames[strings.ToLower(s)]; ok {
 		return d, nil
+	}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		if strings.EqualFold(d.String(), s) {
+			return d, nil
+		}
 	}
 	return 0, fmt.Errorf("%q is not a day (sun, mon, tue, wed, thu, fri, sat)", s)
 }

@@ -194,3 +194,16 @@ func FuzzParseClock(f *testing.F) {
 		}
 	})
 }
+
+func TestParseDay(t *testing.T) {
+	for s, want := range map[string]time.Weekday{"sat": time.Saturday, "Sun": time.Sunday, "monday": time.Monday, "FRIDAY": time.Friday} {
+		if d, err := ParseDay(s); err != nil || d != want {
+			t.Errorf("ParseDay(%q) = %v, %v; want %v", s, d, err, want)
+		}
+	}
+	for _, bad := range []string{"", "sa", "caturday", "weekend"} {
+		if _, err := ParseDay(bad); err == nil {
+			t.Errorf("ParseDay(%q) succeeded", bad)
+		}
+	}
+}
