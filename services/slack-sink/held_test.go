@@ -26,7 +26,8 @@ import (
 
 // These tests run real JetStream message schedules, whose clock is the
 // server's: the sink's clock (Config.Now) is set a few seconds before the
-// end of quiet hours or of a digest period, and the schedules fire that
+// end of quiet hours or of a digest period (enough for a slow machine to
+// start the sink and hold the events first), and the schedules fire that
 // many seconds later. Assertions use the sink's clock, never wall time.
 
 // clockAt returns a clock that reads at now and runs on from there.
@@ -170,7 +171,7 @@ func checkOnceInOrder(t *testing.T, got []post, n int, notBefore time.Time) {
 
 func TestQuietHoursHoldUntilTheEnd(t *testing.T) {
 	ns := natstest.Start(t)
-	now := clockAt(quietEnd.Add(-4 * time.Second))
+	now := clockAt(quietEnd.Add(-8 * time.Second))
 	fake, url := newRecordingSlack(t, now)
 	cfg := testConfig(writeRoutes(t, quietRoutesFile), url)
 	cfg.Now = now
@@ -193,7 +194,7 @@ func TestQuietHoursHoldUntilTheEnd(t *testing.T) {
 
 func TestQuietHoursSurviveARestart(t *testing.T) {
 	ns := natstest.Start(t)
-	now := clockAt(quietEnd.Add(-6 * time.Second))
+	now := clockAt(quietEnd.Add(-10 * time.Second))
 	fake, url := newRecordingSlack(t, now)
 	cfg := testConfig(writeRoutes(t, quietRoutesFile), url)
 	cfg.Now = now
@@ -255,7 +256,7 @@ routes:
 func TestDigestPostedOnceByTwoInstances(t *testing.T) {
 	ns := natstest.Start(t)
 	end := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
-	now := clockAt(end.Add(-5 * time.Second))
+	now := clockAt(end.Add(-8 * time.Second))
 	fake, url := newRecordingSlack(t, now)
 	routesFile := writeRoutes(t, digestRoutesFile)
 	cfg := testConfig(routesFile, url)
@@ -299,7 +300,7 @@ func TestDigestPostedOnceByTwoInstances(t *testing.T) {
 // are not lost: they go to the dead-letter stream, naming why.
 func TestHeldEventsForARemovedDestinationAreDeadLettered(t *testing.T) {
 	ns := natstest.Start(t)
-	now := clockAt(quietEnd.Add(-6 * time.Second))
+	now := clockAt(quietEnd.Add(-10 * time.Second))
 	fake, url := newRecordingSlack(t, now)
 	routesFile := writeRoutes(t, quietRoutesFile)
 	cfg := testConfig(routesFile, url)
@@ -339,7 +340,7 @@ func TestHeldEventsForARemovedDestinationAreDeadLettered(t *testing.T) {
 // quiet hours into one digest posted when they end.
 func TestQuietHoursDigest(t *testing.T) {
 	ns := natstest.Start(t)
-	now := clockAt(quietEnd.Add(-4 * time.Second))
+	now := clockAt(quietEnd.Add(-8 * time.Second))
 	fake, url := newRecordingSlack(t, now)
 	cfg := testConfig(writeRoutes(t, `
 destinations:
