@@ -121,6 +121,13 @@ func summarize(v *deliveryView) string {
 	if len(reposted) > 0 {
 		parts = append(parts, "replay posted to "+strings.Join(reposted, ", "))
 	}
+	for _, f := range v.Fates {
+		// Held and digested events say until when ("held until ...",
+		// "collected into digest ... posted at ...").
+		if f.Stage == trace.StageSink && (f.Outcome == trace.OutcomeHeld || f.Outcome == trace.OutcomeDigested) && f.Replay == "" {
+			parts = append(parts, oneLine(f.Reason, 160))
+		}
+	}
 	group(trace.OutcomeSkipped, "skipped", true)
 	group(trace.OutcomeFailed, "failed", true)
 	group(trace.OutcomeDeadLettered, "dead-lettered", true)

@@ -44,7 +44,7 @@ func newRoutesCommand(e cliEnv) *cobra.Command {
 			return routesCheck(args[0], routesOptions(e.lookup), e.stdout, e.stderr)
 		},
 	}
-	var file, name string
+	var file, name, at string
 	test := &cobra.Command{
 		Use:   "test [--routes FILE] [--event NAME] PAYLOAD.json",
 		Short: "Show which routes a payload matches and the messages it would post",
@@ -54,16 +54,29 @@ failed for the others) and prints the Slack messages as JSON. Nothing is posted.
 Without --routes it previews the routing "ghnotify run" would use: the file in
 GHNOTIFY_ROUTES, else the default route to SLACK_WEBHOOK_URL, else the console.
 Without --event the event is taken from the file name, as "ghnotify send" does
-(examples/issues-opened.json is an issues event).`,
+(examples/issues-opened.json is an issues event).
+
+Each target says when it would be posted: now, "held until" the end of its
+destination's quiet hours, or "collected into digest" and when that digest is
+posted, as of --at (an RFC 3339 time; default: now).`,
 		Example: `  ghnotify routes test --routes examples/routes.yaml examples/issues-opened.json
   ghnotify routes test --event pull_request payload.json`,
 		Args: exactArgs(1, "exactly one PAYLOAD file"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return routesTest(file, name, args[0], e.lookup, e.stdout)
+			when := time.Now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usageError{fmt.Sprintf("--at %q is not an RFC 3339 time (2026-12-01T21:00:00Z, 2026-12-01T22:00:00+01:00)", at)}
+				}
+				when = t
+			}
+			return routesTest(file, name, args[0], e.lookup, e.stdout, when)
 		},
 	}
 	test.Flags().StringVar(&file, "routes", "", "routes file (default: GHNOTIFY_ROUTES, else the default routing)")
 	test.Flags().StringVar(&name, "event", "", "GitHub event name (the X-GitHub-Event header), e.g. pull_request; default: from the file name")
+	test.Flags().StringVar(&at, "at", "", "time to plan quiet hours and digests at, RFC 3339 (default: now)")
 	cmd.AddCommand(check, test)
 	return cmd
 }
@@ -112,6 +125,11 @@ type routeTestTarget struct {
 	Route       string `json:"route"`
 	Destination string `json:"destination"`
 	Thread      bool   `json:"thread,omitempty"`
+	// When says when the event would be posted: "posted now", "held until
+	// ..." (quiet hours) or "collected into digest ... posted at ...".
+	When string `json:"when"`
+	// Until is when a held event or its digest is posted.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 type rawMessage = json.RawMessage
@@ -135,7 +153,7 @@ type routeTestSkip struct {
 }
 
 // routesTest prints the routing report of one payload.
-func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.Writer) error {
+func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.Writer, now time.Time) error {
 	if name == "" {
 		name = eventFromFileName(payloadFile)
 	}
@@ -164,7 +182,13 @@ func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.
 			r.Skips = append(r.Skips, routeTestSkip{Route: sk.Route, Destination: sk.Destination, Reason: sk.Reason})
 		}
 		for _, tg := range d.Targets {
-			r.Targets = append(r.Targets, routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread})
+			plan := t.Plan(tg, f, now)
+			rt := routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread, When: routes.DescribePlan(plan, tg.Route, tg.Destination.Name)}
+			if !plan.Until.IsZero() {
+				until := plan.Until.UTC()
+				rt.Until = &until
+			}
+			r.Targets = append(r.Targets, rt)
 			if p, ok := tg.Destination.Endpoint.(mentionPreviewer); ok {
 				b, err := p.PreviewWith(ev, tg.Mentions)
 				if err != nil {

@@ -117,6 +117,18 @@ func printTrace(w io.Writer, v *deliveryView) error {
 
 // describeFate says what one trace record means, in a line.
 func describeFate(f fate) string {
+	if f.Outcome == trace.OutcomeHeld || f.Outcome == trace.OutcomeDigested {
+		// The sink's reason says it all: "held until ...", "collected into
+		// digest ... posted at ...".
+		line := oneLine(f.Reason, 200)
+		if f.Kind != "" {
+			line = f.Kind + " " + line
+		}
+		if f.Route != "" {
+			line += " (route " + f.Route + ")"
+		}
+		return line
+	}
 	var b strings.Builder
 	switch f.Outcome {
 	case trace.OutcomeNormalized:

@@ -105,13 +105,28 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return fmt.Errorf("creating consumer %s: %w", provision.ConsumerSlackSink, err)
 	}
 
+	held, err := openHeld(ctx, cfg, js, log)
+	if err != nil {
+		return err
+	}
 	eng := deliver.New(ctx, deliver.Config{
 		MaxInFlight: cfg.MaxInFlight, PostAttempts: cfg.PostAttempts, MaxDeliver: cfg.MaxDeliver, MaxHold: cfg.MaxHold, AckWait: cfg.AckWait,
 		Sleep: cfg.Sleep, Now: cfg.Now, Backoff: cfg.Backoff,
 	}, table, deliver.Stores{
 		Sent: kvs[provision.BucketSent], Threads: kvs[provision.BucketThreads],
 		Trace: &trace.Store{KV: kvs[provision.BucketTrace]}, DLQ: &deadletter.Publisher{JS: js},
+		Held: held,
 	}, cfg.Registerer, log)
+	// Held events and digests are released by one instance when due, and
+	// posted by the engine like any other event (see held.go).
+	releasedCons, releasing, err := held.serve(ctx, cfg, eng.Table)
+	if err != nil {
+		return err
+	}
+	released, err := releasedCons.Consume(eng.Handle, jetstream.PullMaxMessages(cfg.MaxInFlight))
+	if err != nil {
+		return fmt.Errorf("consuming released events: %w", err)
+	}
 	go watchRoutes(ctx, cfg, eng, log)
 
 	// When ctx ends, posts in flight finish and events not yet posted go
@@ -124,15 +139,24 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		Stopping: func() {
 			consuming.Store(false)
 			eng.Stop()
+			released.Drain()
 		},
 	}, jetstream.PullMaxMessages(cfg.MaxInFlight))
 	if err != nil {
 		eng.Stop()
+		released.Stop()
 		return err
 	}
-	if !eng.Finish(closed, cfg.ShutdownTimeout) {
+	bothClosed := make(chan struct{})
+	go func() {
+		<-closed
+		<-released.Closed()
+		close(bothClosed)
+	}()
+	if !eng.Finish(bothClosed, cfg.ShutdownTimeout) {
 		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("in-flight posts did not finish; they will be redelivered")
 	}
+	<-releasing
 	log.Info().Msg("slack sink stopped")
 	return nil
 }

@@ -41,7 +41,7 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 	if st.TTL() != c.EventMaxAge {
 		t.Fatalf("trace TTL = %v, want %v", st.TTL(), c.EventMaxAge)
 	}
-	for _, name := range []string{provision.StreamRaw, provision.StreamEvents, provision.StreamDLQ} {
+	for _, name := range []string{provision.StreamRaw, provision.StreamEvents, provision.StreamDLQ, provision.StreamHeld} {
 		if _, err := s.JS.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}

@@ -8,6 +8,8 @@ package routes
 import (
 	"fmt"
 	"sort"
+
+	"github.com/ghnotify/ghnotify/services/slack-sink/schedule"
 )
 
 // Default rate limit of a destination: Slack's documented pace of about
@@ -34,6 +36,9 @@ type Destination struct {
 	// event is skipped as "destination filtered".
 	Filter Cond
 	Line   int
+	// Quiet, when set, holds events during the destination's quiet hours
+	// (see Table.Plan).
+	Quiet *schedule.Quiet
 }
 
 // Route is one rule of the routes file.
@@ -55,6 +60,10 @@ type Route struct {
 	BroadcastFinal bool
 	// Mention are the Slack IDs every message of the route mentions.
 	Mention []string
+	// Urgent, when set, marks the events that bypass quiet hours; Digest,
+	// when set, collects the route's events into a periodic digest.
+	Urgent Cond
+	Digest *schedule.Digest
 }
 
 // Table is a loaded, validated routes file.
