@@ -493,11 +493,11 @@ func FuzzLimits(f *testing.F) {
 	f.Add("", uint16(0))
 	kinds := representative()
 	f.Fuzz(func(t *testing.T, s string, n uint16) {
-		long := strings.Repeat(s, int(n%3000))
+		long := strings.Repeat(s, int(n%1500))
 		for _, k := range kinds {
 			e := fuzzEvent(k, long)
 			x := e.Data.Details
-			for i := 0; i < int(n%300); i++ {
+			for i := 0; i < int(n%150); i++ {
 				item := fmt.Sprintf("%d-%s", i, s)
 				e.Data.Target.Labels = append(e.Data.Target.Labels, item)
 				x.RequestedReviewers = append(x.RequestedReviewers, item)
