@@ -488,8 +488,8 @@ func FuzzNoMentionOrLink(f *testing.F) {
 // times, in every string and list of every layout.
 func FuzzLimits(f *testing.F) {
 	f.Add("<!channel>", uint16(2000))
-	f.Add("\n", uint16(5000))
-	f.Add("🙂", uint16(3000))
+	f.Add("\n", uint16(1400))
+	f.Add("🙂", uint16(1499))
 	f.Add("", uint16(0))
 	kinds := representative()
 	f.Fuzz(func(t *testing.T, s string, n uint16) {
