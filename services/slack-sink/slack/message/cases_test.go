@@ -177,6 +177,11 @@ func syntheticCases() []synthCase {
 		x.Conclusion, x.Status, x.SHA, x.Description = "timed_out", "completed", "abcdef0123456789", "Timed out after 60 minutes"
 	}))
 
+	add("status.updated.failure", with(base("status.updated"), func(t *event.Target, x *event.Details) {
+		*t = event.Target{Type: "commit", Title: "Fix gears", URL: "https://github.com/acme/widgets/commit/abcdef0123456789", State: "failure"}
+		x.Status, x.Context, x.SHA, x.Description, x.TargetURL = "failure", "ci/circleci", "abcdef0123456789", "Your tests failed on CircleCI", "https://circleci.example/gh/acme/widgets/1"
+	}))
+
 	// Pushes: a deleted branch, a tag, a new branch, a force push, 60 commits.
 	add("push.deleted_branch", with(noTarget(base("push.pushed")), func(_ *event.Target, x *event.Details) {
 		x.Ref, x.RefName, x.RefType, x.Deleted, x.Before, x.After = "refs/heads/feature/old", "feature/old", "branch", true, "1234567890abcdef", "0000000000000000000000000000000000000000"

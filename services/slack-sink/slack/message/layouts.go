@@ -964,9 +964,9 @@ func outcomeLayout(v *view) card {
 		noun = "deployment to"
 		name = firstOf(x.Environment, t.Title)
 	case "status":
-		name = x.Context
+		noun, name = "", firstOf(x.Context, "commit status")
 	case "page_build":
-		noun = "GitHub Pages build"
+		noun = "GitHub Pages"
 	case "repository_import":
 		noun = "import into " + v.repo()
 	case "merge_group":
@@ -978,7 +978,7 @@ func outcomeLayout(v *view) card {
 		head += " on " + ref
 	}
 	if v.name == "status" && x.SHA != "" {
-		head += " for " + shortSHA(x.SHA)
+		head += " on commit " + shortSHA(x.SHA)
 	}
 	objText := strings.TrimSpace(firstOf(t.Title, name))
 	if v.name == "workflow_run" && t.Number > 0 {

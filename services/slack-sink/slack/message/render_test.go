@@ -126,6 +126,7 @@ func TestEdgeCases(t *testing.T) {
 		{name: "code_scanning_alert.created.high", want: []string{"High: Code scanning alert created: js/sql-injection", "CodeQL", "src/db.js"}},
 		{name: "workflow_run.completed.failure", want: []string{":x: Failed: workflow CI on main", "#42"}},
 		{name: "deployment_status.created.failure", want: []string{":x: Failed: deployment to production on main", "Health check failed"}},
+		{name: "status.updated.failure", want: []string{":x: Failed: ci/circleci on commit abcdef0", "Your tests failed on CircleCI", "circleci.example"}},
 		{name: "check_run.completed.timed_out", want: []string{":x: Timed out: check run integration tests on feature/widgets"}},
 	}
 	for _, tc := range tests {
