@@ -37,7 +37,7 @@ type Golden struct {
 // goldenDirs hold the goldens of corpus payloads (one per kind) and of
 // the synthetic cases.
 const (
-	corpusGoldens = "testdata/golden/corpus"
+	fixtureGoldens = "testdata/golden/fixtures"
 	caseGoldens   = "testdata/golden/cases"
 )
 
@@ -156,11 +156,13 @@ func fixtureEvents(t *testing.T) []corpusEvent {
 	return out
 }
 
-// TestGoldenCorpus renders the first corpus payload of every kind and
-// compares it with its golden file.
-func TestGoldenCorpus(t *testing.T) {
+// TestGoldenFixtures renders the first of the normalizer's own fixtures of
+// every kind and compares it with its golden file. The goldens come from
+// the repository's fixtures, never from the payload corpus, whose text is
+// not the project's; the corpus is checked by TestCorpusEveryPayloadRenders.
+func TestGoldenFixtures(t *testing.T) {
 	cases := map[string]bool{}
-	for _, ce := range corpusEvents(t) {
+	for _, ce := range fixtureEvents(t) {
 		kind := ce.ev.Data.Kind
 		if cases[kind] {
 			continue
@@ -168,10 +170,10 @@ func TestGoldenCorpus(t *testing.T) {
 		cases[kind] = true
 		t.Run(kind, func(t *testing.T) {
 			m := Render(ce.ev)
-			checkGolden(t, corpusGoldens, Golden{Case: kind, Kind: kind, Layout: m.Layout, Source: ce.file, Message: m})
+			checkGolden(t, fixtureGoldens, Golden{Case: kind, Kind: kind, Layout: m.Layout, Source: ce.file, Message: m})
 		})
 	}
-	checkNoStale(t, corpusGoldens, cases)
+	checkNoStale(t, fixtureGoldens, cases)
 }
 
 // TestGoldenCases renders the synthetic cases: kinds the corpus lacks
@@ -193,7 +195,7 @@ func TestGoldenCases(t *testing.T) {
 // layout, is shown by at least one golden file (and so in the gallery).
 func TestEveryLayoutHasAGolden(t *testing.T) {
 	shown := map[string]bool{}
-	for _, dir := range []string{corpusGoldens, caseGoldens} {
+	for _, dir := range []string{fixtureGoldens, caseGoldens} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 		for _, f := range files {
 			b, err := os.ReadFile(f)

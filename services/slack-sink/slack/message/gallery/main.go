@@ -22,7 +22,7 @@ import (
 )
 
 func main() {
-	goldens := flag.String("goldens", "services/slack-sink/slack/message/testdata/golden", "directory of the golden files (corpus/ and cases/)")
+	goldens := flag.String("goldens", "services/slack-sink/slack/message/testdata/golden", "directory of the golden files (fixtures/ and cases/)")
 	out := flag.String("o", "docs/messages.md", "file to write; - for standard output")
 	flag.Parse()
 	if err := run(*goldens, *out); err != nil {
@@ -72,10 +72,10 @@ type textObj struct {
 	Text string `json:"text"`
 }
 
-// readGoldens reads every golden file under dir/corpus and dir/cases.
+// readGoldens reads every golden file under dir/fixtures and dir/cases.
 func readGoldens(dir string) ([]golden, error) {
 	var out []golden
-	for _, sub := range []string{"corpus", "cases"} {
+	for _, sub := range []string{"fixtures", "cases"} {
 		files, err := filepath.Glob(filepath.Join(dir, sub, "*.json"))
 		if err != nil {
 			return nil, err
@@ -124,8 +124,9 @@ What every message keeps to:
   teams) and a route's ` + "`mention`" + ` list (see [routing](routing.md#mentions)).
 
 Each entry shows the notification text, a readable rendering of the blocks (Slack's mrkdwn
-turned into Markdown) and the Block Kit JSON Slack receives. Corpus entries come from the
-payload corpus (the first payload of each kind); the others are written in the tests
+turned into Markdown) and the Block Kit JSON Slack receives. Fixture entries come from the
+normalizer's own fixtures (services/normalizer/normalize/testdata/fixtures, one or more per
+kind); the others are written in the tests
 (services/slack-sink/slack/message/cases_test.go).
 
 > **Pictures:** each entry has a marked place (` + "`<!-- picture: ... -->`" + `) for an image of the
@@ -158,7 +159,7 @@ func generate(dir string) ([]byte, error) {
 		entries := byLayout[l]
 		sort.Slice(entries, func(i, j int) bool {
 			if entries[i].dir != entries[j].dir {
-				return entries[i].dir > entries[j].dir // corpus before cases
+				return entries[i].dir > entries[j].dir // fixtures before cases
 			}
 			return entries[i].Case < entries[j].Case
 		})
@@ -182,7 +183,7 @@ func entry(b *bytes.Buffer, g golden) error {
 		return fmt.Errorf("decoding message of %s: %w", g.Case, err)
 	}
 	title := g.Case
-	source := "corpus: `" + g.Source + "`"
+	source := "fixture `" + g.Source + "`"
 	if g.dir == "cases" {
 		source = "written in the tests"
 	}

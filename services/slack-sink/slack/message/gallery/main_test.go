@@ -29,7 +29,7 @@ func TestGalleryIsCurrent(t *testing.T) {
 
 func TestGalleryShowsEveryGolden(t *testing.T) {
 	dir := t.TempDir()
-	for _, sub := range []string{"corpus", "cases"} {
+	for _, sub := range []string{"fixtures", "cases"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -39,14 +39,14 @@ func TestGalleryShowsEveryGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("corpus/a.opened.json", `{"case":"a.opened","kind":"a.opened","layout":"a","source":"a/opened.json","message":{"text":"[r] A opened","blocks":[{"type":"header","text":{"type":"plain_text","text":"A opened"}},{"type":"section","text":{"type":"mrkdwn","text":"*<https://x.example/1|#1 T&amp;t>*\n> quoted"}},{"type":"context","elements":[{"type":"mrkdwn","text":"<@U0ALICE01>"}]}]}}`)
+	write("fixtures/a.opened.json", `{"case":"a.opened","kind":"a.opened","layout":"a","source":"a/opened.json","message":{"text":"[r] A opened","blocks":[{"type":"header","text":{"type":"plain_text","text":"A opened"}},{"type":"section","text":{"type":"mrkdwn","text":"*<https://x.example/1|#1 T&amp;t>*\n> quoted"}},{"type":"context","elements":[{"type":"mrkdwn","text":"<@U0ALICE01>"}]}]}}`)
 	write("cases/b.edge.json", `{"case":"b.edge","kind":"b.x","layout":"generic","source":"synthetic","message":{"text":"has `+"`"+`tick","blocks":[]}}`)
 	got, err := generate(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	doc := string(got)
-	for _, want := range []string{"### a.opened", "### b.edge", "<!-- picture: corpus/a.opened -->", "**[#1 T&amp;t](https://x.example/1)**",
+	for _, want := range []string{"### a.opened", "### b.edge", "<!-- picture: fixtures/a.opened -->", "**[#1 T&amp;t](https://x.example/1)**",
 		"│ quoted", "`<@U0ALICE01>`", "`` has `tick ``", "- [a](#a) (1)", "- [generic](#generic) (1)", "Kind `b.x`, written in the tests"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("gallery lacks %q:\n%s", want, doc)
