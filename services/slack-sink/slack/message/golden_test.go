@@ -38,7 +38,7 @@ type Golden struct {
 // the synthetic cases.
 const (
 	fixtureGoldens = "testdata/golden/fixtures"
-	caseGoldens   = "testdata/golden/cases"
+	caseGoldens    = "testdata/golden/cases"
 )
 
 func encodeGolden(g Golden) ([]byte, error) {
