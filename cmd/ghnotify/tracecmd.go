@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/spf13/cobra"
 )
 
@@ -113,45 +112,4 @@ func printTrace(w io.Writer, v *deliveryView) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.at.UTC().Format("2006-01-02T15:04:05.000Z"), t.stage, t.what)
 	}
 	return tw.Flush()
-}
-
-// describeFate says what one trace record means, in a line.
-func describeFate(f fate) string {
-	var b strings.Builder
-	switch f.Outcome {
-	case trace.OutcomeNormalized:
-		b.WriteString("normalized")
-	case trace.OutcomeDuplicate:
-		b.WriteString("duplicate delivery, not stored again")
-	default:
-		b.WriteString(strings.ReplaceAll(f.Outcome, "_", "-"))
-	}
-	if f.Kind != "" {
-		b.WriteString(" " + f.Kind)
-	}
-	if f.Destination != "" {
-		switch f.Outcome {
-		case trace.OutcomePosted:
-			b.WriteString(" to " + f.Destination)
-		default:
-			b.WriteString(" for " + f.Destination)
-		}
-	}
-	var extra []string
-	if f.Route != "" {
-		extra = append(extra, "route "+f.Route)
-	}
-	if f.SlackTS != "" {
-		extra = append(extra, "slack ts "+f.SlackTS)
-	}
-	if f.Replay != "" {
-		extra = append(extra, "replay "+f.Replay)
-	}
-	if len(extra) > 0 {
-		b.WriteString(" (" + strings.Join(extra, ", ") + ")")
-	}
-	if f.Reason != "" {
-		b.WriteString(": " + oneLine(f.Reason, 200))
-	}
-	return b.String()
 }
