@@ -67,15 +67,17 @@ type EventCopy struct {
 
 // Fate is what one stage did, for one destination at the sink.
 type Fate struct {
-	Stage       string    `json:"stage"`
-	Outcome     string    `json:"outcome"`
-	Kind        string    `json:"kind,omitempty"`
-	Route       string    `json:"route,omitempty"`
-	Destination string    `json:"destination,omitempty"`
-	Reason      string    `json:"reason,omitempty"`
-	SlackTS     string    `json:"slack_ts,omitempty"`
-	Replay      string    `json:"replay,omitempty"`
-	At          time.Time `json:"at"`
+	Stage       string `json:"stage"`
+	Outcome     string `json:"outcome"`
+	Kind        string `json:"kind,omitempty"`
+	Route       string `json:"route,omitempty"`
+	Destination string `json:"destination,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	SlackTS     string `json:"slack_ts,omitempty"`
+	Replay      string `json:"replay,omitempty"`
+	// EventID is the event a sink record is about.
+	EventID string    `json:"event_id,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // View is everything known about one delivery.
@@ -191,7 +193,7 @@ func (vs views) addRecord(r trace.Record) {
 			v.Kinds = append(v.Kinds, k)
 		}
 	}
-	f := Fate{Stage: r.Stage, Outcome: r.Outcome, Route: r.Route, Destination: r.Destination, Reason: r.Reason, SlackTS: r.SlackTS, Replay: r.Replay, At: r.At.UTC()}
+	f := Fate{Stage: r.Stage, Outcome: r.Outcome, Route: r.Route, Destination: r.Destination, Reason: r.Reason, SlackTS: r.SlackTS, Replay: r.Replay, EventID: r.EventID, At: r.At.UTC()}
 	if r.Stage == trace.StageSink && len(r.Kinds) == 1 {
 		f.Kind = r.Kinds[0]
 	}
