@@ -138,17 +138,18 @@ func (l storeLetters) Redrive(ctx context.Context, seq uint64) (deadletter.Redri
 	return deadletter.Redrive(ctx, l.s.JS, seq, false, t)
 }
 
-// Watch follows the trace bucket and the raw and dead-letter streams from
-// now on, sending the delivery id of each new record or message.
+// Trace storage the live feed follows: the GHNOTIFY_TRACE stream (one
+// message per fact, the delivery id in a header) where it exists, else
+// the ghnotify_trace bucket.
+const (
+	traceStream         = "GHNOTIFY_TRACE"
+	traceStreamSubjects = "ghnotify.trace.>"
+	traceHeaderDelivery = "Ghnotify-Trace-Delivery"
+)
+
+// Watch follows the trace and the raw and dead-letter streams from now on,
+// sending the delivery id of each new record or message.
 func (s *Store) Watch(ctx context.Context) (<-chan string, error) {
-	kv, err := s.JS.KeyValue(ctx, provision.BucketTrace)
-	if err != nil {
-		return nil, fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
-	}
-	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes(), jetstream.MetaOnly())
-	if err != nil {
-		return nil, fmt.Errorf("watching bucket %s: %w", provision.BucketTrace, err)
-	}
 	out := make(chan string, 64)
 	send := func(id string) {
 		if id == "" {
@@ -160,31 +161,62 @@ func (s *Store) Watch(ctx context.Context) (<-chan string, error) {
 		}
 	}
 	var stops []func()
-	for _, st := range []struct{ stream, filter string }{{provision.StreamRaw, subject.RawAll}, {provision.StreamDLQ, subject.DLQAll}} {
+	stopAll := func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}
+	follow := []struct{ stream, filter, header string }{
+		{provision.StreamRaw, subject.RawAll, delivery.HeaderDelivery},
+		{provision.StreamDLQ, subject.DLQAll, delivery.HeaderDelivery},
+	}
+	if _, err := s.JS.Stream(ctx, traceStream); err == nil {
+		follow = append(follow, struct{ stream, filter, header string }{traceStream, traceStreamSubjects, traceHeaderDelivery})
+	} else {
+		stop, err := s.watchTraceBucket(ctx, send)
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, stop)
+	}
+	for _, st := range follow {
 		stream, err := s.JS.Stream(ctx, st.stream)
 		if err != nil {
-			_ = w.Stop()
+			stopAll()
 			return nil, fmt.Errorf("opening stream %s: %w", st.stream, err)
 		}
 		c, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{st.filter}, DeliverPolicy: jetstream.DeliverNewPolicy, HeadersOnly: true})
+		if err == nil {
+			var cc jetstream.ConsumeContext
+			header := st.header
+			cc, err = c.Consume(func(m jetstream.Msg) { send(m.Headers().Get(header)) })
+			if err == nil {
+				stops = append(stops, cc.Stop)
+			}
+		}
 		if err != nil {
-			_ = w.Stop()
+			stopAll()
 			return nil, fmt.Errorf("following stream %s: %w", st.stream, err)
 		}
-		cc, err := c.Consume(func(m jetstream.Msg) { send(m.Headers().Get(delivery.HeaderDelivery)) })
-		if err != nil {
-			_ = w.Stop()
-			return nil, fmt.Errorf("following stream %s: %w", st.stream, err)
-		}
-		stops = append(stops, cc.Stop)
 	}
 	go func() {
-		defer func() {
-			_ = w.Stop()
-			for _, stop := range stops {
-				stop()
-			}
-		}()
+		<-ctx.Done()
+		stopAll()
+	}()
+	return out, nil
+}
+
+// watchTraceBucket follows the ghnotify_trace bucket's new records.
+func (s *Store) watchTraceBucket(ctx context.Context, send func(string)) (func(), error) {
+	kv, err := s.JS.KeyValue(ctx, provision.BucketTrace)
+	if err != nil {
+		return nil, fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
+	}
+	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes(), jetstream.MetaOnly())
+	if err != nil {
+		return nil, fmt.Errorf("watching bucket %s: %w", provision.BucketTrace, err)
+	}
+	go func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -196,14 +228,13 @@ func (s *Store) Watch(ctx context.Context) (<-chan string, error) {
 				if e == nil {
 					continue
 				}
-				id, err := trace.DecodeKeyPart(firstPart(e.Key()))
-				if err == nil {
+				if id, err := trace.DecodeKeyPart(firstPart(e.Key())); err == nil {
 					send(id)
 				}
 			}
 		}
 	}()
-	return out, nil
+	return func() { _ = w.Stop() }, nil
 }
 
 func firstPart(key string) string {
