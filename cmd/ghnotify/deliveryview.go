@@ -8,7 +8,6 @@ import (
 // history, which the web console shares.
 type (
 	deliveryView   = history.View
-	fate           = history.Fate
 	deliveryFilter = history.Filter
 )
 
@@ -17,5 +16,4 @@ var (
 	gatherDelivery   = history.Gather
 	gatherDeliveries = history.List
 	summarize        = history.Summarize
-	describeFate     = history.DescribeFate
 )

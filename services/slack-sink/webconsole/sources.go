@@ -2,7 +2,6 @@ package webconsole
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -245,9 +244,6 @@ func firstPart(key string) string {
 	}
 	return key
 }
-
-// errNotFound is what a page answers 404 with.
-var errNotFound = errors.New("not found")
 
 // Tables holds the routing table in force: the sink sets it at start and
 // after every reload (sink.Config.OnRoutes).
