@@ -86,7 +86,7 @@ func (f deliveryFilter) Query() string {
 }
 
 // windows are the choices of how far back the deliveries page looks.
-var windows = []string{"15m", "1h", "6h", "24h", "72h", "168h"}
+var windows = []string{"15m", "1h", "6h", "72h", "168h"}
 
 type deliveryRow struct {
 	*history.View
