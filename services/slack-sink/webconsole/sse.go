@@ -21,7 +21,9 @@ func (c *Console) stream(w http.ResponseWriter) (send func(event, data string) e
 		return nil, nil, false
 	}
 	rc := http.NewResponseController(w)
-	// The operations server's write timeout would cut a live view.
+	// The operations server's read and write timeouts would cut a live
+	// view (a read deadline passing cancels the request).
+	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
