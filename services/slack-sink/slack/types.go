@@ -121,6 +121,9 @@ func classify(err error) error {
 // without a rate limit unless the destination sets one.
 type Console struct {
 	W io.Writer
+	// Inbox, when set, also keeps each message as Slack would show it,
+	// for the web console.
+	Inbox *Inbox
 }
 
 // Keys lists no key besides console.
@@ -135,7 +138,7 @@ func (t Console) Parse(f *routes.Fields) any {
 		f.Errorf("console", "console must be true (or the destination removed)")
 	}
 	f.Unlimited()
-	return consolePoster{w: t.W}
+	return consolePoster{w: t.W, inbox: t.Inbox, name: f.Name()}
 }
 
 // consoleMu keeps the lines of concurrent console posts apart: every
@@ -145,7 +148,9 @@ var consoleMu sync.Mutex
 // consolePoster prints an event readably instead of posting it: what a
 // newcomer sees without any Slack configuration.
 type consolePoster struct {
-	w io.Writer
+	w     io.Writer
+	inbox *Inbox
+	name  string
 }
 
 // Preview returns the Slack message of ev, which ghnotify routes test
@@ -169,6 +174,13 @@ func (c consolePoster) Post(_ context.Context, ev *event.Event, _ deliver.Thread
 	}
 	if _, err := io.WriteString(w, ConsoleLines(ev)); err != nil {
 		return "", deliver.Fail(deliver.Transient, errors.New("writing to console: "+err.Error()))
+	}
+	if c.inbox != nil {
+		b, err := c.Preview(ev)
+		if err != nil {
+			return "", deliver.Fail(deliver.Permanent, err)
+		}
+		c.inbox.Add(InboxMessage{EventID: ev.ID, Kind: ev.Data.Kind, Destination: c.name, Message: b})
 	}
 	return "", nil
 }
