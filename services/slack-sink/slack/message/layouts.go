@@ -491,7 +491,7 @@ func fallbackFor(v *view, head string, what string) string {
 	return s
 }
 
-// stripEmoji removes a leading :shortcode: from a header.
+// stripEmoji removes a leading emoji shortcode from a header.
 func stripEmoji(h string) string {
 	if strings.HasPrefix(h, ":") {
 		if i := strings.Index(h[1:], ":"); i >= 0 && !strings.Contains(h[1:i+1], " ") {
