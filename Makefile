@@ -182,15 +182,18 @@ bench:
 	$(GO) test -p 1 -cpu 1 -run='^$$' -bench=. -benchmem work
 	cd services/gateway && $(GO) run ./cmd/gateway-bench $(GATEWAY_BENCH_FLAGS)
 
-## chromium: Debian's chromium (and an emoji font, so messages show their
-## emoji) for the browser test, installed with apt-get when missing; needs root.
+## chromium: Debian's chromium (with an emoji font, so messages show their
+## emoji, and a fallback font for the full-width look-alikes of Slack's
+## formatting characters, such as ＿) for the browser test and make messages,
+## installed with apt-get when missing; needs root.
+CHROMIUM_PACKAGES := chromium fonts-noto-color-emoji fonts-droid-fallback
 chromium:
-	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'emoji'; then \
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'emoji' && [ -n "$$(fc-list ':charset=ff3f' 2>/dev/null)" ]; then \
 		echo "chromium: $$(command -v chromium) (already installed)"; \
 	elif [ "$$(id -u)" != 0 ]; then \
-		echo "make chromium: run as root (apt-get install chromium fonts-noto-color-emoji)" >&2; exit 1; \
+		echo "make chromium: run as root (apt-get install $(CHROMIUM_PACKAGES))" >&2; exit 1; \
 	else \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(CHROMIUM_PACKAGES); \
 	fi
 
 ## test-browser: the web console in headless Chromium against the whole stack
