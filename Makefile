@@ -1,6 +1,6 @@
 # ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | logs | down |
 #           up-cluster | down-cluster | test-cluster | bench | chromium | test-browser |
-#           screenshots | clean
+#           screenshots | messages | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
 
@@ -22,7 +22,7 @@ COMPOSE_PROJECT ?= ghnotify
 IMAGES   := gateway normalizer slack-sink nats
 
 .PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up logs down bench clean \
-	secrets-cluster up-cluster down-cluster test-cluster chromium test-browser screenshots
+	secrets-cluster up-cluster down-cluster test-cluster chromium test-browser screenshots messages
 
 all: build
 
@@ -89,8 +89,8 @@ lint:
 	$(GO) tool staticcheck -tags chaos ./cmd/ghnotify/chaos/...
 	$(GO) vet -tags cluster ./cmd/ghnotify/
 	$(GO) tool staticcheck -tags cluster ./cmd/ghnotify/
-	$(GO) vet -tags browser ./cmd/ghnotify/
-	$(GO) tool staticcheck -tags browser ./cmd/ghnotify/
+	$(GO) vet -tags browser ./cmd/ghnotify/ ./cmd/ghnotify/internal/messagepictures/
+	$(GO) tool staticcheck -tags browser ./cmd/ghnotify/ ./cmd/ghnotify/internal/messagepictures/
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; gofmt -d $$out; exit 1; fi
 
 ## images: one FROM-scratch image per service plus NATS, from the static binaries in bin/.
@@ -182,28 +182,42 @@ bench:
 	$(GO) test -p 1 -cpu 1 -run='^$$' -bench=. -benchmem work
 	cd services/gateway && $(GO) run ./cmd/gateway-bench $(GATEWAY_BENCH_FLAGS)
 
-## chromium: Debian's chromium (and an emoji font, so messages show their
-## emoji) for the browser test, installed with apt-get when missing; needs root.
+## chromium: Debian's chromium (with an emoji font, so messages show their
+## emoji, and a fallback font for the full-width look-alikes of Slack's
+## formatting characters, such as ＿) for the browser test and make messages,
+## installed with apt-get when missing; needs root.
+CHROMIUM_PACKAGES := chromium fonts-noto-color-emoji fonts-droid-fallback
 chromium:
-	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'emoji'; then \
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'emoji' && [ -n "$$(fc-list ':charset=ff3f' 2>/dev/null)" ]; then \
 		echo "chromium: $$(command -v chromium) (already installed)"; \
 	elif [ "$$(id -u)" != 0 ]; then \
-		echo "make chromium: run as root (apt-get install chromium fonts-noto-color-emoji)" >&2; exit 1; \
+		echo "make chromium: run as root (apt-get install $(CHROMIUM_PACKAGES))" >&2; exit 1; \
 	else \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(CHROMIUM_PACKAGES); \
 	fi
 
 ## test-browser: the web console in headless Chromium against the whole stack
 ## in process (build tag browser); skipped with a message without chromium
-## (failed when CI is set). Screenshots go to $(BIN)/screenshots.
+## (failed when CI is set). Screenshots go to $(BIN)/screenshots. Then the
+## test of the command make messages takes its pictures with.
 test-browser:
 	GHNOTIFY_SCREENSHOTS=$${GHNOTIFY_SCREENSHOTS:-$(abspath $(BIN))/screenshots} \
 		$(GO) test -tags browser -count=1 -v -timeout 5m -run '^TestConsoleInABrowser$$' ./cmd/ghnotify
+	$(GO) test -tags browser -count=1 -timeout 2m ./cmd/ghnotify/internal/messagepictures
 
 ## screenshots: the browser test, saving its screenshots into docs/console/
 ## (the ones docs/console.md shows).
 screenshots:
 	$(MAKE) --no-print-directory test-browser GHNOTIFY_SCREENSHOTS=$(abspath docs/console)
+
+## messages: the message gallery docs/messages.md, with a picture of every
+## golden message as Slack shows it (docs/messages/<dir>/<case>.png and their
+## manifest.json, taken in headless Chromium: needs `make chromium`). Run it
+## after changing a layout, the goldens or the Block Kit renderer: the
+## gallery's test fails until then.
+messages:
+	$(GO) run ./cmd/ghnotify/internal/messagepictures -o docs/messages
+	$(GO) run ./services/slack-sink/slack/message/gallery -o docs/messages.md -pictures docs/messages
 
 clean:
 	rm -rf $(BIN)
