@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +53,14 @@ type Deduper struct {
 	ready     atomic.Bool
 	// lastSeq is the last raw stream sequence read into the index.
 	lastSeq atomic.Uint64
+
+	// streamCreated is the raw stream's creation time, and snapshotSeq
+	// the sequence of the last snapshot written or read (Follow's own).
+	streamCreated time.Time
+	snapshotSeq   uint64
+	// restored is the sequence of the snapshot the index started from (0:
+	// none), for the log and metrics.
+	restored atomic.Uint64
 }
 
 // NewDeduper returns a Deduper remembering deliveries for horizon. When
@@ -142,15 +152,17 @@ func fromHeaders(h interface{ Get(string) string }) (deliveryID, sha256hex strin
 }
 
 // keyIndex is a set of keys with the Unix time each was stored. A key is
-// held as a 64-bit hash, the map key, and a 32-bit check hash under an
-// independent seed, stored with the time: a false match needs both to
-// collide (about n/2^96 per lookup), and two keys sharing the 64-bit hash
-// (a chance of about 10^-7 that any such pair exists at two million keys)
-// only make the older one forgotten, never a new delivery taken for a
-// duplicate. At 16 bytes a slot (about 38 bytes a key with the map's own
-// overhead) it holds a million deliveries, two keys each, in about 75 MB.
+// held as the first 96 bits of SHA-256(salt, key): 64 bits as the map key
+// and 32 more as a check stored with the time. A false match needs all 96
+// to collide (about n/2^96 per lookup), and two keys sharing the 64-bit
+// map key (a chance of about 10^-7 that any such pair exists at two
+// million keys) only make the older one forgotten, never a new delivery
+// taken for a duplicate. The salt is random per index and saved with its
+// snapshot, so nobody outside can choose keys that collide. At 16 bytes a
+// slot (about 38 bytes a key with the map's own overhead) it holds a
+// million deliveries, two keys each, in about 75 MB.
 type keyIndex struct {
-	seeds   [2]maphash.Seed
+	salt    [16]byte
 	horizon time.Duration
 	mu      sync.RWMutex
 	keys    map[uint64]keyEntry
@@ -164,11 +176,18 @@ type keyEntry struct {
 }
 
 func newKeyIndex(horizon time.Duration) *keyIndex {
-	return &keyIndex{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, horizon: horizon, keys: make(map[uint64]keyEntry)}
+	x := &keyIndex{horizon: horizon, keys: make(map[uint64]keyEntry)}
+	_, _ = rand.Read(x.salt[:])
+	return x
 }
 
 func (x *keyIndex) hash(key string) (uint64, uint32) {
-	return maphash.String(x.seeds[0], key), uint32(maphash.String(x.seeds[1], key))
+	h := sha256.New()
+	h.Write(x.salt[:])
+	h.Write([]byte(key))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint32(sum[8:12])
 }
 
 // unixSeconds fits t in 32 bits (until 2106).
@@ -193,6 +212,17 @@ func (x *keyIndex) has(key string) bool {
 	x.mu.RUnlock()
 	return ok && e.check == check
 }
+
+// adopt takes o's salt and keys (a snapshot read before any key was added).
+func (x *keyIndex) adopt(o *keyIndex) {
+	x.mu.Lock()
+	x.salt, x.keys = o.salt, o.keys
+	x.mu.Unlock()
+}
+
+// RestoredFrom is the raw stream sequence of the snapshot the index
+// started from, or 0 when it was read from the stream alone.
+func (d *Deduper) RestoredFrom() uint64 { return d.restored.Load() }
 
 func (x *keyIndex) len() int {
 	x.mu.RLock()

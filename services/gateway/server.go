@@ -98,7 +98,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	background.Go(func() {
 		select {
 		case <-dedupe.readyCh:
-			log.Info().Uint64("raw_sequence", dedupe.LastSequence()).Int("keys", dedupe.Len()).Msg("dedupe index rebuilt from the raw stream")
+			log.Info().Uint64("raw_sequence", dedupe.LastSequence()).Uint64("snapshot_sequence", dedupe.RestoredFrom()).Int("keys", dedupe.Len()).Msg("dedupe index rebuilt from the raw stream")
 		case <-followCtx.Done():
 		}
 	})
