@@ -1,12 +1,14 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/provision"
@@ -42,52 +44,68 @@ type snapshotHeader struct {
 func (x *keyIndex) encode(h snapshotHeader) []byte {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	b := make([]byte, 0, len(snapshotMagic)+16+24+len(x.keys)*snapshotEntry+4)
+	b := make([]byte, 0, len(snapshotMagic)+16+24+x.keys.len()*snapshotEntry+4)
 	b = append(b, snapshotMagic...)
 	b = append(b, x.salt[:]...)
 	b = binary.LittleEndian.AppendUint64(b, h.seq)
 	b = binary.LittleEndian.AppendUint64(b, uint64(h.streamCreated.UnixNano()))
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(x.keys)))
-	for k, e := range x.keys {
+	b = binary.LittleEndian.AppendUint64(b, uint64(x.keys.len()))
+	x.keys.each(func(k uint64, e keyEntry) {
 		b = binary.LittleEndian.AppendUint64(b, k)
 		b = binary.LittleEndian.AppendUint32(b, e.check)
 		b = binary.LittleEndian.AppendUint32(b, e.at)
-	}
+	})
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
 
 // decodeIndex reads a snapshot into a new index, leaving out keys stored
 // longer ago than horizon before now.
 func decodeIndex(b []byte, horizon time.Duration, now time.Time) (*keyIndex, snapshotHeader, error) {
+	return readIndex(bytes.NewReader(b), horizon, now)
+}
+
+// readIndex is decodeIndex from a reader, key by key, so that a large
+// snapshot is never held in memory next to the index it becomes.
+func readIndex(r io.Reader, horizon time.Duration, now time.Time) (*keyIndex, snapshotHeader, error) {
 	var h snapshotHeader
-	fixed := len(snapshotMagic) + 16 + 24
-	if len(b) < fixed+4 || !bytes.HasPrefix(b, []byte(snapshotMagic)) {
+	crc := crc32.NewIEEE()
+	br := bufio.NewReaderSize(r, 64<<10)
+	in := io.TeeReader(br, crc)
+	fixed := make([]byte, len(snapshotMagic)+16+24)
+	if _, err := io.ReadFull(in, fixed); err != nil || !bytes.HasPrefix(fixed, []byte(snapshotMagic)) {
 		return nil, h, errors.New("not a dedupe index snapshot")
 	}
-	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
-	if crc32.ChecksumIEEE(body) != sum {
-		return nil, h, errors.New("dedupe index snapshot damaged (checksum)")
-	}
 	x := newKeyIndex(horizon)
-	p := body[len(snapshotMagic):]
+	p := fixed[len(snapshotMagic):]
 	copy(x.salt[:], p[:16])
 	h.seq = binary.LittleEndian.Uint64(p[16:])
 	h.streamCreated = time.Unix(0, int64(binary.LittleEndian.Uint64(p[24:])))
 	n := binary.LittleEndian.Uint64(p[32:])
-	p = p[40:]
-	if uint64(len(p)) != n*snapshotEntry {
-		return nil, h, fmt.Errorf("dedupe index snapshot holds %d bytes of keys for %d keys", len(p), n)
+	if n > 1<<32 {
+		return nil, h, fmt.Errorf("dedupe index snapshot claims %d keys", n)
 	}
 	cutoff := uint32(0)
 	if horizon > 0 {
 		cutoff = unixSeconds(now.Add(-horizon))
 	}
-	x.keys = make(map[uint64]keyEntry, n)
-	for ; len(p) >= snapshotEntry; p = p[snapshotEntry:] {
-		e := keyEntry{check: binary.LittleEndian.Uint32(p[8:]), at: binary.LittleEndian.Uint32(p[12:])}
-		if e.at >= cutoff {
-			x.keys[binary.LittleEndian.Uint64(p)] = e
+	x.keys = newKeyTable(int(n))
+	var e [snapshotEntry]byte
+	for i := uint64(0); i < n; i++ {
+		if _, err := io.ReadFull(in, e[:]); err != nil {
+			return nil, h, fmt.Errorf("dedupe index snapshot ends after %d of %d keys", i, n)
 		}
+		k := keyEntry{check: binary.LittleEndian.Uint32(e[8:]), at: binary.LittleEndian.Uint32(e[12:])}
+		if k.at >= cutoff {
+			x.keys.put(binary.LittleEndian.Uint64(e[:]), k)
+		}
+	}
+	sum := crc.Sum32()
+	var tail [4]byte
+	if _, err := io.ReadFull(br, tail[:]); err != nil || binary.LittleEndian.Uint32(tail[:]) != sum {
+		return nil, h, errors.New("dedupe index snapshot damaged (checksum)")
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return nil, h, errors.New("dedupe index snapshot has bytes after its checksum")
 	}
 	return x, h, nil
 }
@@ -99,14 +117,15 @@ func loadSnapshot(ctx context.Context, js jetstream.JetStream, horizon time.Dura
 	if err != nil {
 		return nil, snapshotHeader{}, fmt.Errorf("opening object store %s: %w", provision.ObjectDedupe, err)
 	}
-	b, err := obs.GetBytes(ctx, snapshotObject)
+	obj, err := obs.Get(ctx, snapshotObject)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, snapshotHeader{}, nil
 	}
 	if err != nil {
 		return nil, snapshotHeader{}, fmt.Errorf("reading dedupe index snapshot: %w", err)
 	}
-	x, h, err := decodeIndex(b, horizon, time.Now())
+	defer obj.Close()
+	x, h, err := readIndex(obj, horizon, time.Now())
 	if err != nil {
 		return nil, h, err
 	}

@@ -61,6 +61,12 @@ type options struct {
 	settle   time.Duration
 	sustain  time.Duration
 	keep     bool
+	quick    bool
+	// gatewayFlags are passed to gateway-bench; "off" skips it.
+	gatewayFlags string
+	// normalizerN is the deliveries of the normalizer's end-to-end
+	// benchmark; 0 skips it.
+	normalizerN int
 }
 
 func main() {
@@ -74,6 +80,9 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", pick(quick, 2*time.Second, 10*time.Second), "idle time before reading idle memory")
 	flag.DurationVar(&o.sustain, "sustain", pick(quick, 3*time.Second, 10*time.Second), "length of the sustained-rate run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory")
+	flag.StringVar(&o.gatewayFlags, "gateway-flags", pick(quick, "-duration 2s -warmup 500ms -rounds 1", ""), `flags of services/gateway/cmd/gateway-bench ("off" skips it)`)
+	flag.IntVar(&o.normalizerN, "normalizer-deliveries", pick(quick, 1000, 5000), "deliveries of the normalizer's end-to-end benchmark (0 skips it)")
+	o.quick = quick
 	flag.Parse()
 	for _, r := range strings.Split(rates, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(r))
@@ -135,6 +144,12 @@ func run(o options) error {
 
 	fmt.Println("| figure | value | target |")
 	fmt.Println("|---|---:|---|")
+	if err := gatewayRows(o); err != nil {
+		return err
+	}
+	if err := normalizerRow(o); err != nil {
+		return err
+	}
 	// Empty.
 	p, ready, err := b.start()
 	if err != nil {
@@ -205,6 +220,52 @@ func run(o options) error {
 	ratio := float64(res.p99) / float64(max(base99, 1))
 	row(fmt.Sprintf("end to end at 100/s, %d retained: p50 / p95 / p99 (max RSS)", o.retained), fmt.Sprintf("%s / %s / %s (%s); p99 %.2fx empty", ms(res.p50), ms(res.p95), ms(res.p99), mb(res.maxRSS), ratio), "p99 ≤ 1.2x empty")
 	return p.stop()
+}
+
+// gatewayRows runs the gateway benchmark (gateway against the minimal
+// baseline, Go load generator and wrk) and copies its rows.
+func gatewayRows(o options) error {
+	if o.gatewayFlags == "off" {
+		return nil
+	}
+	args := append([]string{"run", "./cmd/gateway-bench", "-rows"}, strings.Fields(o.gatewayFlags)...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = filepath.Join("services", "gateway")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("gateway-bench: %w", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "| ") {
+			fmt.Println(l)
+		}
+	}
+	return nil
+}
+
+var nsPerOp = regexp.MustCompile(`BenchmarkEndToEnd\S*\s+\d+\s+([0-9.]+) ns/op`)
+
+// normalizerRow runs the normalizer's end-to-end benchmark (one core,
+// in-process JetStream) and prints its rate.
+func normalizerRow(o options) error {
+	if o.normalizerN <= 0 {
+		return nil
+	}
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "EndToEnd", "-cpu", "1", "-benchtime", fmt.Sprintf("%dx", o.normalizerN), ".")
+	cmd.Dir = filepath.Join("services", "normalizer")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("normalizer benchmark: %w\n%s", err, out)
+	}
+	m := nsPerOp.FindSubmatch(out)
+	if m == nil {
+		return fmt.Errorf("normalizer benchmark printed no ns/op:\n%s", out)
+	}
+	ns, _ := strconv.ParseFloat(string(m[1]), 64)
+	row("normalizer, one core, 7.5 KiB issues delivery to event with PubAck, trace and ack", fmt.Sprintf("%.0f events/s (%.0f µs each)", 1e9/ns, ns/1e3), "")
+	return nil
 }
 
 const routesFile = `destinations:
