@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/provision"
@@ -140,6 +141,10 @@ func (d *Deduper) restore(ctx context.Context, js jetstream.JetStream, lastSeq u
 		d.lastSeq.Store(h.seq)
 		d.snapshotSeq = h.seq
 		d.restored.Store(h.seq)
+		// Starting next to a large store leaves garbage behind (the NATS
+		// server's recovery, the snapshot's chunks): hand it back to the
+		// system now rather than holding it until the heap doubles.
+		go debug.FreeOSMemory()
 	}
 }
 

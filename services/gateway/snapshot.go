@@ -21,7 +21,7 @@ import (
 // messages stored after it, instead of every message within the horizon.
 const (
 	snapshotObject = "index"
-	snapshotMagic  = "ghnotify-dedupe-index v1\n"
+	snapshotMagic  = "ghnotify-dedupe-index v2\n"
 	// snapshotEvery is how often a snapshot is written while the index
 	// has moved on; a gateway also writes one when it stops.
 	snapshotEvery = time.Minute
@@ -38,24 +38,75 @@ type snapshotHeader struct {
 	streamCreated time.Time
 }
 
-// encode writes the index: magic, salt, sequence, stream creation time,
-// key count, the keys (64-bit hash, check, Unix seconds), and a CRC-32
-// of everything before it.
-func (x *keyIndex) encode(h snapshotHeader) []byte {
+// snapshotChunk is how many slots encodeTo copies under one read lock.
+const snapshotChunk = 4096
+
+// encodeTo writes the index: magic, salt, sequence, stream creation time,
+// a size hint, then frames of keys (a count, then each key's 64-bit hash,
+// check and Unix seconds) ending with an empty frame, the number of keys
+// written, and a CRC-32 of everything before it.
+//
+// It copies the table a chunk at a time under the read lock, so lookups
+// and additions go on while a snapshot of millions of keys is written,
+// and nothing of its size is held in memory. That is consistent because
+// only Follow's goroutine, which also writes snapshots, deletes keys, and
+// a resize leaves the slots being read untouched: a key added meanwhile
+// may be missing from the snapshot, but it belongs to a raw message after
+// the snapshot's sequence (the stream's tail, read again at start), or is
+// this gateway's own delivery, whose message is in that tail too.
+func (x *keyIndex) encodeTo(w io.Writer, h snapshotHeader) error {
 	x.mu.RLock()
-	defer x.mu.RUnlock()
-	b := make([]byte, 0, len(snapshotMagic)+16+24+x.keys.len()*snapshotEntry+4)
-	b = append(b, snapshotMagic...)
-	b = append(b, x.salt[:]...)
-	b = binary.LittleEndian.AppendUint64(b, h.seq)
-	b = binary.LittleEndian.AppendUint64(b, uint64(h.streamCreated.UnixNano()))
-	b = binary.LittleEndian.AppendUint64(b, uint64(x.keys.len()))
-	x.keys.each(func(k uint64, e keyEntry) {
-		b = binary.LittleEndian.AppendUint64(b, k)
-		b = binary.LittleEndian.AppendUint32(b, e.check)
-		b = binary.LittleEndian.AppendUint32(b, e.at)
-	})
-	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	slots, salt, hint := x.keys.slots, x.salt, x.keys.len()
+	x.mu.RUnlock()
+	crc := crc32.NewIEEE()
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
+	head := append([]byte(snapshotMagic), salt[:]...)
+	head = binary.LittleEndian.AppendUint64(head, h.seq)
+	head = binary.LittleEndian.AppendUint64(head, uint64(h.streamCreated.UnixNano()))
+	head = binary.LittleEndian.AppendUint64(head, uint64(hint))
+	if _, err := bw.Write(head); err != nil {
+		return err
+	}
+	buf := make([]byte, 4, 4+snapshotChunk*snapshotEntry)
+	var total uint64
+	for i := 0; i < len(slots); i += snapshotChunk {
+		buf = buf[:4]
+		x.mu.RLock()
+		for _, s := range slots[i:min(i+snapshotChunk, len(slots))] {
+			if s.h != 0 {
+				buf = binary.LittleEndian.AppendUint64(buf, s.h)
+				buf = binary.LittleEndian.AppendUint32(buf, s.e.check)
+				buf = binary.LittleEndian.AppendUint32(buf, s.e.at)
+			}
+		}
+		x.mu.RUnlock()
+		n := (len(buf) - 4) / snapshotEntry
+		if n == 0 {
+			continue
+		}
+		binary.LittleEndian.PutUint32(buf, uint32(n))
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+		total += uint64(n)
+	}
+	tail := binary.LittleEndian.AppendUint32(nil, 0)
+	tail = binary.LittleEndian.AppendUint64(tail, total)
+	if _, err := bw.Write(tail); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
+}
+
+// encode is encodeTo into memory.
+func (x *keyIndex) encode(h snapshotHeader) []byte {
+	var b bytes.Buffer
+	_ = x.encodeTo(&b, h)
+	return b.Bytes()
 }
 
 // decodeIndex reads a snapshot into a new index, leaving out keys stored
@@ -64,7 +115,7 @@ func decodeIndex(b []byte, horizon time.Duration, now time.Time) (*keyIndex, sna
 	return readIndex(bytes.NewReader(b), horizon, now)
 }
 
-// readIndex is decodeIndex from a reader, key by key, so that a large
+// readIndex is decodeIndex from a reader, frame by frame, so that a large
 // snapshot is never held in memory next to the index it becomes.
 func readIndex(r io.Reader, horizon time.Duration, now time.Time) (*keyIndex, snapshotHeader, error) {
 	var h snapshotHeader
@@ -80,24 +131,39 @@ func readIndex(r io.Reader, horizon time.Duration, now time.Time) (*keyIndex, sn
 	copy(x.salt[:], p[:16])
 	h.seq = binary.LittleEndian.Uint64(p[16:])
 	h.streamCreated = time.Unix(0, int64(binary.LittleEndian.Uint64(p[24:])))
-	n := binary.LittleEndian.Uint64(p[32:])
-	if n > 1<<32 {
-		return nil, h, fmt.Errorf("dedupe index snapshot claims %d keys", n)
-	}
+	x.keys = newKeyTable(int(min(binary.LittleEndian.Uint64(p[32:]), 1<<28)))
 	cutoff := uint32(0)
 	if horizon > 0 {
 		cutoff = unixSeconds(now.Add(-horizon))
 	}
-	x.keys = newKeyTable(int(n))
-	var e [snapshotEntry]byte
-	for i := uint64(0); i < n; i++ {
-		if _, err := io.ReadFull(in, e[:]); err != nil {
-			return nil, h, fmt.Errorf("dedupe index snapshot ends after %d of %d keys", i, n)
+	var total uint64
+	buf := make([]byte, snapshotChunk*snapshotEntry)
+	for {
+		var cnt [4]byte
+		if _, err := io.ReadFull(in, cnt[:]); err != nil {
+			return nil, h, fmt.Errorf("dedupe index snapshot cut short after %d keys", total)
 		}
-		k := keyEntry{check: binary.LittleEndian.Uint32(e[8:]), at: binary.LittleEndian.Uint32(e[12:])}
-		if k.at >= cutoff {
-			x.keys.put(binary.LittleEndian.Uint64(e[:]), k)
+		n := int(binary.LittleEndian.Uint32(cnt[:]))
+		if n == 0 {
+			break
 		}
+		if n > snapshotChunk {
+			return nil, h, fmt.Errorf("dedupe index snapshot frame of %d keys", n)
+		}
+		if _, err := io.ReadFull(in, buf[:n*snapshotEntry]); err != nil {
+			return nil, h, fmt.Errorf("dedupe index snapshot cut short after %d keys", total)
+		}
+		for e := buf[:n*snapshotEntry]; len(e) > 0; e = e[snapshotEntry:] {
+			k := keyEntry{check: binary.LittleEndian.Uint32(e[8:]), at: binary.LittleEndian.Uint32(e[12:])}
+			if k.at >= cutoff {
+				x.keys.put(binary.LittleEndian.Uint64(e), k)
+			}
+		}
+		total += uint64(n)
+	}
+	var count [8]byte
+	if _, err := io.ReadFull(in, count[:]); err != nil || binary.LittleEndian.Uint64(count[:]) != total {
+		return nil, h, errors.New("dedupe index snapshot damaged (key count)")
 	}
 	sum := crc.Sum32()
 	var tail [4]byte
@@ -135,12 +201,15 @@ func loadSnapshot(ctx context.Context, js jetstream.JetStream, horizon time.Dura
 // saveSnapshot writes the index as of its last sequence read.
 func (d *Deduper) saveSnapshot(ctx context.Context, js jetstream.JetStream) error {
 	seq := d.LastSequence()
-	b := d.idx.encode(snapshotHeader{seq: seq, streamCreated: d.streamCreated})
 	obs, err := js.ObjectStore(ctx, provision.ObjectDedupe)
 	if err != nil {
 		return fmt.Errorf("opening object store %s: %w", provision.ObjectDedupe, err)
 	}
-	if _, err := obs.PutBytes(ctx, snapshotObject, b); err != nil {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(d.idx.encodeTo(pw, snapshotHeader{seq: seq, streamCreated: d.streamCreated})) }()
+	_, err = obs.Put(ctx, jetstream.ObjectMeta{Name: snapshotObject}, pr)
+	pr.CloseWithError(errors.New("snapshot upload ended")) // unblocks the encoder if Put stopped early
+	if err != nil {
 		return fmt.Errorf("writing dedupe index snapshot: %w", err)
 	}
 	d.snapshotSeq = seq

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -10,6 +11,45 @@ import (
 	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/rs/zerolog"
 )
+
+// TestSnapshotManyKeys writes a snapshot of more keys than one frame holds
+// while keys are being added (the table grows meanwhile): every key
+// present when it started is in it.
+func TestSnapshotManyKeys(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(2_000_000, 0)
+	x := newKeyIndex(time.Hour)
+	const n = 3 * snapshotChunk
+	for i := range n {
+		x.add(DeliveryKey(fmt.Sprint(i)), now)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(x.encodeTo(pw, snapshotHeader{seq: 9})) }()
+	var got []byte
+	buf := make([]byte, 1000)
+	for i := 0; ; i++ {
+		if i < 200 {
+			x.add(DeliveryKey(fmt.Sprint("later", i)), now)
+		}
+		k, err := pr.Read(buf)
+		got = append(got, buf[:k]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	y, h, err := decodeIndex(got, time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if !y.has(DeliveryKey(fmt.Sprint(i))) {
+			t.Fatalf("key %d missing (sequence %d, %d keys)", i, h.seq, y.len())
+		}
+	}
+}
 
 func TestSnapshotRoundTrip(t *testing.T) {
 	t.Parallel()
@@ -33,13 +73,13 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if y.has(DeliveryKey("old")) || y.len() != 2 {
 		t.Fatalf("a key past the horizon was kept (len %d)", y.len())
 	}
-	for _, bad := range [][]byte{nil, []byte("junk"), b[:len(b)-1], append(append([]byte{}, b[:len(b)-5]...), b[len(b)-4:]...)} {
+	for _, bad := range [][]byte{nil, []byte("junk"), b[:len(b)-1], append(append([]byte{}, b[:len(b)-5]...), b[len(b)-4:]...), append(append([]byte{}, b...), 0)} {
 		if _, _, err := decodeIndex(bad, time.Hour, now); err == nil {
 			t.Fatalf("damaged snapshot of %d bytes accepted", len(bad))
 		}
 	}
 	flipped := append([]byte{}, b...)
-	flipped[len(snapshotMagic)+40] ^= 1
+	flipped[len(snapshotMagic)+48] ^= 1
 	if _, _, err := decodeIndex(flipped, time.Hour, now); err == nil {
 		t.Fatal("snapshot with a flipped bit accepted")
 	}
