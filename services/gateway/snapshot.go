@@ -206,7 +206,9 @@ func (d *Deduper) saveSnapshot(ctx context.Context, js jetstream.JetStream) erro
 		return fmt.Errorf("opening object store %s: %w", provision.ObjectDedupe, err)
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(d.idx.encodeTo(pw, snapshotHeader{seq: seq, streamCreated: d.streamCreated})) }()
+	go func() {
+		pw.CloseWithError(d.idx.encodeTo(pw, snapshotHeader{seq: seq, streamCreated: d.streamCreated}))
+	}()
 	_, err = obs.Put(ctx, jetstream.ObjectMeta{Name: snapshotObject}, pr)
 	pr.CloseWithError(errors.New("snapshot upload ended")) // unblocks the encoder if Put stopped early
 	if err != nil {
