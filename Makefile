@@ -1,5 +1,6 @@
 # ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | logs | down |
-#           up-cluster | down-cluster | test-cluster | bench | clean
+#           up-cluster | down-cluster | test-cluster | bench | chromium | test-browser |
+#           screenshots | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
 
@@ -21,7 +22,7 @@ COMPOSE_PROJECT ?= ghnotify
 IMAGES   := gateway normalizer slack-sink nats
 
 .PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up logs down bench bench-go clean \
-	secrets-cluster up-cluster down-cluster test-cluster
+	secrets-cluster up-cluster down-cluster test-cluster chromium test-browser screenshots
 
 all: build
 
@@ -79,8 +80,8 @@ fuzz:
 	done
 
 ## lint: go vet, staticcheck (pinned as a tool in cmd/ghnotify/go.mod) and gofmt;
-## the chaos suite and the cluster failover test (build tags chaos, cluster)
-## are vetted and checked too.
+## the chaos suite, the cluster failover test and the browser test (build tags
+## chaos, cluster, browser) are vetted and checked too.
 lint:
 	$(GO) vet work
 	$(GO) tool staticcheck $(addprefix ./,$(addsuffix /...,$(MODULES)))
@@ -88,6 +89,8 @@ lint:
 	$(GO) tool staticcheck -tags chaos ./cmd/ghnotify/chaos/...
 	$(GO) vet -tags cluster ./cmd/ghnotify/
 	$(GO) tool staticcheck -tags cluster ./cmd/ghnotify/
+	$(GO) vet -tags browser ./cmd/ghnotify/
+	$(GO) tool staticcheck -tags browser ./cmd/ghnotify/
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; gofmt -d $$out; exit 1; fi
 
 ## images: one FROM-scratch image per service plus NATS, from the static binaries in bin/.
@@ -187,6 +190,29 @@ bench:
 ## time (the normalizer's target is per core).
 bench-go:
 	$(GO) test -p 1 -cpu 1 -run='^$$' -bench=. -benchmem work
+
+## chromium: Debian's chromium (and an emoji font, so messages show their
+## emoji) for the browser test, installed with apt-get when missing; needs root.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'emoji'; then \
+		echo "chromium: $$(command -v chromium) (already installed)"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "make chromium: run as root (apt-get install chromium fonts-noto-color-emoji)" >&2; exit 1; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji; \
+	fi
+
+## test-browser: the web console in headless Chromium against the whole stack
+## in process (build tag browser); skipped with a message without chromium
+## (failed when CI is set). Screenshots go to $(BIN)/screenshots.
+test-browser:
+	GHNOTIFY_SCREENSHOTS=$${GHNOTIFY_SCREENSHOTS:-$(abspath $(BIN))/screenshots} \
+		$(GO) test -tags browser -count=1 -v -timeout 5m -run '^TestConsoleInABrowser$$' ./cmd/ghnotify
+
+## screenshots: the browser test, saving its screenshots into docs/console/
+## (the ones docs/console.md shows).
+screenshots:
+	$(MAKE) --no-print-directory test-browser GHNOTIFY_SCREENSHOTS=$(abspath docs/console)
 
 clean:
 	rm -rf $(BIN)

@@ -25,7 +25,8 @@ The most common ones:
   GHNOTIFY_HTTP_ADDR      gateway listen address (:8080)
   GHNOTIFY_NATS_LISTEN    embedded NATS client address (127.0.0.1:4222, "off");
                           clients authenticate with the nkey in the data directory
-  GHNOTIFY_OPS_ADDR       /metrics address, apart from the webhook port (127.0.0.1:9093, "off")
+  GHNOTIFY_OPS_ADDR       /metrics and the web console (/console/), apart from the
+                          webhook port (127.0.0.1:9093, "off")
   NATS_URL                use this NATS instead of the embedded one (with NATS_NKEY,
                           NATS_CREDS, NATS_USER/NATS_PASSWORD or NATS_TOKEN)
 

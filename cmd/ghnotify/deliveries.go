@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/spf13/cobra"
 )
 
@@ -79,85 +78,10 @@ func printDeliveries(w io.Writer, vs []*deliveryView) error {
 			ev = strings.Join(v.Kinds, ",")
 		}
 		at := "-"
-		if t := v.when(); !t.IsZero() {
+		if t := v.When(); !t.IsZero() {
 			at = t.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", at, v.DeliveryID, ev, orDash(v.Repository), summarize(v))
 	}
 	return tw.Flush()
-}
-
-// summarize says in one line what became of a delivery.
-func summarize(v *deliveryView) string {
-	var parts []string
-	group := func(outcome, label string, withReason bool) {
-		var items []string
-		for _, f := range v.Fates {
-			if f.Stage != trace.StageSink || f.Outcome != outcome || f.Replay != "" {
-				continue
-			}
-			it := f.Destination
-			if it == "" {
-				it = orDash(f.Route)
-			}
-			if withReason && f.Reason != "" {
-				it += " (" + oneLine(f.Reason, 60) + ")"
-			}
-			if !slices.Contains(items, it) {
-				items = append(items, it)
-			}
-		}
-		if len(items) > 0 {
-			parts = append(parts, label+" "+strings.Join(items, ", "))
-		}
-	}
-	group(trace.OutcomePosted, "posted to", false)
-	var reposted []string
-	for _, f := range v.Fates {
-		if f.Stage == trace.StageSink && f.Outcome == trace.OutcomePosted && f.Replay != "" && !slices.Contains(reposted, f.Destination) {
-			reposted = append(reposted, f.Destination)
-		}
-	}
-	if len(reposted) > 0 {
-		parts = append(parts, "replay posted to "+strings.Join(reposted, ", "))
-	}
-	group(trace.OutcomeSkipped, "skipped", true)
-	group(trace.OutcomeFailed, "failed", true)
-	group(trace.OutcomeDeadLettered, "dead-lettered", true)
-	sinkSeen, normalized := false, false
-	replays := map[string]bool{}
-	for _, f := range v.Fates {
-		switch {
-		case f.Replay != "":
-			replays[f.Replay] = true
-		case f.Stage == trace.StageSink:
-			sinkSeen = true
-		case f.Stage == trace.StageNormalizer && f.Outcome == trace.OutcomeNormalized:
-			normalized = true
-		case f.Stage == trace.StageNormalizer && f.Outcome == trace.OutcomeDeadLettered:
-			parts = append(parts, "dead-lettered by the normalizer ("+oneLine(f.Reason, 60)+")")
-		case f.Stage == trace.StageGateway && f.Outcome == trace.OutcomeDuplicate:
-			parts = append(parts, "a duplicate was refused")
-		}
-	}
-	if len(v.AtSink) > 0 {
-		parts = append(parts, fmt.Sprintf("at the sink, waiting or retrying (%d event(s))", len(v.AtSink)))
-	}
-	if !sinkSeen && normalized && len(v.AtSink) == 0 {
-		if len(v.Kinds) == 0 {
-			parts = append(parts, "normalized into no event")
-		} else {
-			parts = append(parts, "normalized, waiting for the sink")
-		}
-	}
-	if len(parts) == 0 && len(v.Raw) > 0 {
-		parts = append(parts, "stored, waiting for the normalizer")
-	}
-	if n := len(v.DeadLetters); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d dead letter(s) waiting", n))
-	}
-	if n := len(replays); n > 0 {
-		parts = append(parts, fmt.Sprintf("replayed %d time(s)", n))
-	}
-	return strings.Join(parts, "; ")
 }

@@ -12,76 +12,19 @@ import (
 	"text/tabwriter"
 	"time"
 
-	sink "github.com/ghnotify/ghnotify/services/slack-sink"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
-	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/provision"
-	"github.com/ghnotify/ghnotify/shared/replay"
-	"github.com/ghnotify/ghnotify/shared/subject"
 	"github.com/ghnotify/ghnotify/shared/trace"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
 
 // deadLetterInfo is one dead letter as the dlq commands show it.
-type deadLetterInfo struct {
-	Sequence    uint64    `json:"sequence"`
-	Time        time.Time `json:"time"`
-	Stage       string    `json:"stage"`
-	DeliveryID  string    `json:"delivery_id,omitempty"`
-	Event       string    `json:"event,omitempty"`
-	Kind        string    `json:"kind,omitempty"`
-	Subject     string    `json:"subject"`
-	Destination string    `json:"destination,omitempty"`
-	Reason      string    `json:"reason"`
-	MsgID       string    `json:"msg_id,omitempty"`
-	Stream      string    `json:"stream,omitempty"`
-	StreamSeq   uint64    `json:"stream_sequence,omitempty"`
-	Replay      string    `json:"replay,omitempty"`
-}
-
-// letterInfo reads a dead letter's headers.
-func letterInfo(seq uint64, stored time.Time, h nats.Header) deadLetterInfo {
-	d := deadLetterInfo{
-		Sequence:    seq,
-		Time:        stored.UTC(),
-		Stage:       h.Get(deadletter.HeaderStage),
-		DeliveryID:  h.Get(delivery.HeaderDelivery),
-		Event:       h.Get(delivery.HeaderEvent),
-		Kind:        h.Get("Ghnotify-Kind"),
-		Subject:     h.Get(deadletter.HeaderSubject),
-		Destination: h.Get(sink.HeaderDestination),
-		Reason:      h.Get(deadletter.HeaderReason),
-		MsgID:       h.Get(deadletter.HeaderOriginalMsgID),
-		Stream:      h.Get(deadletter.HeaderStream),
-		Replay:      replay.ID(h),
-	}
-	d.StreamSeq, _ = strconv.ParseUint(h.Get(deadletter.HeaderSequence), 10, 64)
-	if t, err := time.Parse(time.RFC3339Nano, h.Get(deadletter.HeaderTime)); err == nil {
-		d.Time = t.UTC()
-	}
-	return d
-}
+type deadLetterInfo = deadletter.Info
 
 // listDeadLetters returns the dead letters stored since since (zero: all),
 // oldest first, of one stage when stage is set.
-func listDeadLetters(ctx context.Context, js jetstream.JetStream, since time.Time, stage string) ([]deadLetterInfo, error) {
-	filter := []string{subject.DLQAll}
-	if stage != "" {
-		filter = []string{subject.DLQPrefix + "." + stage + ".>"}
-	}
-	var out []deadLetterInfo
-	err := scanStream(ctx, js, provision.StreamDLQ, scanOptions{Filters: filter, Since: since, HeadersOnly: true}, func(m jetstream.Msg) error {
-		md, err := m.Metadata()
-		if err != nil {
-			return err
-		}
-		out = append(out, letterInfo(md.Sequence.Stream, md.Timestamp, m.Headers()))
-		return nil
-	})
-	return out, err
-}
+var listDeadLetters = deadletter.List
 
 func newDLQCommand(e cliEnv) *cobra.Command {
 	cmd := &cobra.Command{
@@ -249,18 +192,14 @@ func printDeadLetters(w io.Writer, ls []deadLetterInfo) error {
 
 // showDeadLetter prints one dead letter with its body.
 func showDeadLetter(ctx context.Context, js jetstream.JetStream, seq uint64, asJSON bool, w io.Writer) error {
-	s, err := js.Stream(ctx, provision.StreamDLQ)
-	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", provision.StreamDLQ, err)
-	}
-	m, err := s.GetMsg(ctx, seq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
+	m, err := deadletter.Get(ctx, js, seq)
+	if errors.Is(err, deadletter.ErrNotFound) {
 		return fmt.Errorf("no dead letter %d (see \"ghnotify dlq list\")", seq)
 	}
 	if err != nil {
-		return fmt.Errorf("reading dead letter %d: %w", seq, err)
+		return err
 	}
-	info := letterInfo(m.Sequence, m.Time, m.Header)
+	info := deadletter.InfoOf(m.Sequence, m.Time, m.Header)
 	if asJSON {
 		out := struct {
 			deadLetterInfo
@@ -293,41 +232,10 @@ func showDeadLetter(ctx context.Context, js jetstream.JetStream, seq uint64, asJ
 	return nil
 }
 
-// redriveMsg builds the message that sends a dead letter back to its
-// stage: the original subject, body and headers, marked as a replay with
-// the id redrive-<sequence> (so redriving it twice posts once), limited to
-// the destination that failed, under a fresh Nats-Msg-Id.
-func redriveMsg(seq uint64, m *jetstream.RawStreamMsg) (*nats.Msg, error) {
-	subj := m.Header.Get(deadletter.HeaderSubject)
-	if subj == "" {
-		return nil, fmt.Errorf("dead letter %d names no original subject (%s)", seq, deadletter.HeaderSubject)
-	}
-	out := nats.NewMsg(subj)
-	out.Data = m.Data
-	for k, vs := range m.Header {
-		if strings.HasPrefix(k, "Ghnotify-Dlq-") || k == sink.HeaderDestination || k == jetstream.MsgIDHeader || k == replay.HeaderID || k == replay.HeaderTo {
-			continue
-		}
-		out.Header[k] = append([]string(nil), vs...)
-	}
-	id := "redrive-" + strconv.FormatUint(seq, 10)
-	out.Header.Set(replay.HeaderID, id)
-	if d := m.Header.Get(sink.HeaderDestination); d != "" {
-		out.Header.Set(replay.HeaderTo, d)
-	}
-	orig := m.Header.Get(deadletter.HeaderOriginalMsgID)
-	if orig == "" {
-		orig = m.Header.Get(delivery.HeaderDelivery)
-	}
-	out.Header.Set(jetstream.MsgIDHeader, replay.MsgID(orig, id))
-	return out, nil
-}
-
 // redriveLetters redrives each dead letter and removes it once its stage's
 // stream has stored it again.
 func redriveLetters(ctx context.Context, js jetstream.JetStream, seqs []uint64, dryRun bool, stdout, stderr io.Writer) error {
-	s, err := js.Stream(ctx, provision.StreamDLQ)
-	if err != nil {
+	if _, err := js.Stream(ctx, provision.StreamDLQ); err != nil {
 		return fmt.Errorf("opening stream %s: %w", provision.StreamDLQ, err)
 	}
 	if len(seqs) == 0 {
@@ -337,34 +245,20 @@ func redriveLetters(ctx context.Context, js jetstream.JetStream, seqs []uint64, 
 	p := newProgress(stderr, len(seqs), "redriven")
 	done := 0
 	for _, seq := range seqs {
-		m, err := s.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
+		r, err := deadletter.Redrive(ctx, js, seq, dryRun, opsTimeout)
+		if errors.Is(err, deadletter.ErrNotFound) {
 			return fmt.Errorf("no dead letter %d (see \"ghnotify dlq list\"); %d redriven before it", seq, done)
 		}
-		if err != nil {
-			return fmt.Errorf("reading dead letter %d: %w", seq, err)
+		what := fmt.Sprintf("%d %s %s -> %s", seq, r.Stage, orDash(r.DeliveryID), r.To)
+		if r.Destination != "" {
+			what += " (" + r.Destination + ")"
 		}
-		out, err := redriveMsg(seq, m)
 		if err != nil {
-			return err
-		}
-		info := letterInfo(seq, m.Time, m.Header)
-		what := fmt.Sprintf("%d %s %s -> %s", seq, info.Stage, orDash(info.DeliveryID), out.Subject)
-		if info.Destination != "" {
-			what += " (" + info.Destination + ")"
+			return fmt.Errorf("%w (%d redriven before it)", err, done)
 		}
 		if dryRun {
 			fmt.Fprintln(stdout, "would redrive", what)
 			continue
-		}
-		pctx, cancel := context.WithTimeout(ctx, opsTimeout)
-		_, err = js.PublishMsg(pctx, out)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("redriving dead letter %d: %w (%d redriven before it)", seq, err, done)
-		}
-		if err := s.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-			return fmt.Errorf("removing redriven dead letter %d: %w (it was redriven; redriving it again posts nothing twice)", seq, err)
 		}
 		done++
 		fmt.Fprintln(stdout, "redrove", what)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/natsconn"
+	"github.com/ghnotify/ghnotify/shared/streamscan"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -86,66 +86,8 @@ func connectOps(lookup config.Lookup) (*opsClient, error) {
 }
 
 // scanOptions select the messages scanStream reads.
-type scanOptions struct {
-	// Filters are subject filters; none means the whole stream.
-	Filters []string
-	// Since is the earliest time; zero means the start of the stream.
-	Since time.Time
-	// HeadersOnly leaves out the bodies.
-	HeadersOnly bool
-}
+type scanOptions = streamscan.Options
 
 // scanStream calls fn with each message of a stream that matches o, oldest
-// first, up to the last one stored when the scan started, through an
-// ordered consumer that takes nothing away from the services' consumers.
-func scanStream(ctx context.Context, js jetstream.JetStream, stream string, o scanOptions, fn func(jetstream.Msg) error) error {
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", stream, err)
-	}
-	st := s.CachedInfo().State
-	if st.Msgs == 0 || (!o.Since.IsZero() && st.LastTime.Before(o.Since)) {
-		return nil
-	}
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: o.Filters, HeadersOnly: o.HeadersOnly, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if !o.Since.IsZero() {
-		since := o.Since
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
-	}
-	c, err := s.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("reading stream %s: %w", stream, err)
-	}
-	for {
-		batch, err := c.Fetch(256, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			return fmt.Errorf("reading stream %s: %w", stream, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			md, err := m.Metadata()
-			if err != nil {
-				return fmt.Errorf("reading stream %s: %w", stream, err)
-			}
-			if md.Sequence.Stream > st.LastSeq {
-				return nil
-			}
-			if err := fn(m); err != nil {
-				return err
-			}
-			if md.NumPending == 0 || md.Sequence.Stream == st.LastSeq {
-				return nil
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return fmt.Errorf("reading stream %s: %w", stream, err)
-		}
-		if n == 0 {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-}
+// first, up to the last one stored when the scan started.
+var scanStream = streamscan.Scan

@@ -44,7 +44,7 @@ func newRoutesCommand(e cliEnv) *cobra.Command {
 			return routesCheck(args[0], routesOptions(e.lookup), e.stdout, e.stderr)
 		},
 	}
-	var file, name string
+	var file, name, at string
 	test := &cobra.Command{
 		Use:   "test [--routes FILE] [--event NAME] PAYLOAD.json",
 		Short: "Show which routes a payload matches and the messages it would post",
@@ -54,16 +54,29 @@ failed for the others) and prints the Slack messages as JSON. Nothing is posted.
 Without --routes it previews the routing "ghnotify run" would use: the file in
 GHNOTIFY_ROUTES, else the default route to SLACK_WEBHOOK_URL, else the console.
 Without --event the event is taken from the file name, as "ghnotify send" does
-(examples/issues-opened.json is an issues event).`,
+(examples/issues-opened.json is an issues event).
+
+Each target says when it would be posted: now, "held until" the end of its
+destination's quiet hours, or "collected into digest" and when that digest is
+posted, as of --at (an RFC 3339 time; default: now).`,
 		Example: `  ghnotify routes test --routes examples/routes.yaml examples/issues-opened.json
   ghnotify routes test --event pull_request payload.json`,
 		Args: exactArgs(1, "exactly one PAYLOAD file"),
 		RunE: func(_ *cobra.Command, args []string) error {
-			return routesTest(file, name, args[0], e.lookup, e.stdout)
+			when := time.Now()
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return usageError{fmt.Sprintf("--at %q is not an RFC 3339 time (2026-12-01T21:00:00Z, 2026-12-01T22:00:00+01:00)", at)}
+				}
+				when = t
+			}
+			return routesTest(file, name, args[0], e.lookup, e.stdout, when)
 		},
 	}
 	test.Flags().StringVar(&file, "routes", "", "routes file (default: GHNOTIFY_ROUTES, else the default routing)")
 	test.Flags().StringVar(&name, "event", "", "GitHub event name (the X-GitHub-Event header), e.g. pull_request; default: from the file name")
+	test.Flags().StringVar(&at, "at", "", "time to plan quiet hours and digests at, RFC 3339 (default: now)")
 	cmd.AddCommand(check, test)
 	return cmd
 }
@@ -88,7 +101,13 @@ func routesCheck(file string, opts routes.Options, stdout, stderr io.Writer) err
 	for _, w := range unknownKindWarnings(file) {
 		fmt.Fprintln(stderr, "warning:", w)
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d destinations, %d routes)\n", file, len(t.Destinations), len(t.Routes))
+	people := ""
+	if p := t.People; p != nil {
+		// Every Slack ID in people and in routes' mention lists has been
+		// checked for its form (U…/W… members, S… user groups) by Load.
+		people = fmt.Sprintf(", people: %d users, %d teams, %d groups", len(p.Users), len(p.Teams), len(p.Groups))
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d destinations, %d routes%s)\n", file, len(t.Destinations), len(t.Routes), people)
 	return nil
 }
 
@@ -106,6 +125,11 @@ type routeTestTarget struct {
 	Route       string `json:"route"`
 	Destination string `json:"destination"`
 	Thread      bool   `json:"thread,omitempty"`
+	// When says when the event would be posted: "posted now", "held until
+	// ..." (quiet hours) or "collected into digest ... posted at ...".
+	When string `json:"when"`
+	// Until is when a held event or its digest is posted.
+	Until *time.Time `json:"until,omitempty"`
 }
 
 type rawMessage = json.RawMessage
@@ -113,6 +137,12 @@ type rawMessage = json.RawMessage
 // previewer is a destination that can show what it would receive.
 type previewer interface {
 	Preview(ev *event.Event) ([]byte, error)
+}
+
+// mentionPreviewer is a destination whose messages mention the people
+// of the route's mentions.
+type mentionPreviewer interface {
+	PreviewWith(ev *event.Event, m routes.Mentions) ([]byte, error)
 }
 
 // routeTestSkip is a skipped destination in the report.
@@ -123,7 +153,7 @@ type routeTestSkip struct {
 }
 
 // routesTest prints the routing report of one payload.
-func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.Writer) error {
+func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.Writer, now time.Time) error {
 	if name == "" {
 		name = eventFromFileName(payloadFile)
 	}
@@ -152,8 +182,20 @@ func routesTest(file, name, payloadFile string, lookup config.Lookup, stdout io.
 			r.Skips = append(r.Skips, routeTestSkip{Route: sk.Route, Destination: sk.Destination, Reason: sk.Reason})
 		}
 		for _, tg := range d.Targets {
-			r.Targets = append(r.Targets, routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread})
-			if p, ok := tg.Destination.Endpoint.(previewer); ok {
+			plan := t.Plan(tg, f, now)
+			rt := routeTestTarget{Route: tg.Route, Destination: tg.Destination.Name, Thread: tg.Thread, When: routes.DescribePlan(plan, tg.Route, tg.Destination.Name)}
+			if !plan.Until.IsZero() {
+				until := plan.Until.UTC()
+				rt.Until = &until
+			}
+			r.Targets = append(r.Targets, rt)
+			if p, ok := tg.Destination.Endpoint.(mentionPreviewer); ok {
+				b, err := p.PreviewWith(ev, tg.Mentions)
+				if err != nil {
+					return fmt.Errorf("rendering for %s: %w", tg.Destination.Name, err)
+				}
+				r.Messages[tg.Destination.Name] = b
+			} else if p, ok := tg.Destination.Endpoint.(previewer); ok {
 				b, err := p.Preview(ev)
 				if err != nil {
 					return fmt.Errorf("rendering for %s: %w", tg.Destination.Name, err)

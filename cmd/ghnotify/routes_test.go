@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,31 @@ func TestRoutesCheck(t *testing.T) {
 	err := run(context.Background(), []string{"routes", "check", bad}, &out, &errOut, envOf(nil))
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4:") || !strings.Contains(err.Error(), `"nowhere" is not defined`) {
 		t.Errorf("check of an invalid file: %v", err)
+	}
+}
+
+// TestRoutesCheckPeople: routes check validates the Slack IDs of the
+// people map and of mention lists, naming file, line and column.
+func TestRoutesCheckPeople(t *testing.T) {
+	const people = "destinations:\n  console: {console: true}\npeople:\n  users: {octocat: U0123ABCD}\n  teams:\n    acme/core: %s\nroutes:\n  - name: r\n    mention: [%s]\n    to: console\n"
+	var out, errOut bytes.Buffer
+	ok := writeFile(t, "people.yaml", fmt.Sprintf(people, "S0123ABCD", "octocat"))
+	if err := run(context.Background(), []string{"routes", "check", ok}, &out, &errOut, envOf(nil)); err != nil {
+		t.Fatalf("check of a valid file: %v", err)
+	}
+	if !strings.Contains(out.String(), "people: 1 users, 1 teams, 0 groups") {
+		t.Errorf("output %q", out.String())
+	}
+	for _, tc := range []struct{ team, mention, want string }{
+		{"U0123ABCD", "octocat", `bad.yaml:6:16: people: teams: acme/core: "U0123ABCD" is a member ID`},
+		{"s0123abcd", "octocat", `bad.yaml:6:16: people: teams: acme/core: "s0123abcd" is not a Slack user group ID`},
+		{"S0123ABCD", "oncall", `bad.yaml:9:14: route "r": mention: "oncall" is neither a name in people`},
+	} {
+		bad := writeFile(t, "bad.yaml", fmt.Sprintf(people, tc.team, tc.mention))
+		err := run(context.Background(), []string{"routes", "check", bad}, &out, &errOut, envOf(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("check: %v, want %s", err, tc.want)
+		}
 	}
 }
 

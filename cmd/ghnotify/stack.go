@@ -13,7 +13,11 @@ import (
 
 	"github.com/ghnotify/ghnotify/services/gateway"
 	"github.com/ghnotify/ghnotify/services/normalizer"
+	"github.com/ghnotify/ghnotify/services/normalizer/normalize"
 	sink "github.com/ghnotify/ghnotify/services/slack-sink"
+	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack"
+	"github.com/ghnotify/ghnotify/services/slack-sink/webconsole"
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/embedded"
 	"github.com/ghnotify/ghnotify/shared/logging"
@@ -210,6 +214,7 @@ func runStack(ctx context.Context, cfg stackConfig, log zerolog.Logger) error {
 		return err
 	}
 	log.Info().Msg("jetstream streams and buckets ready")
+	serveConsole(&cfg, js, log)
 
 	gatewayCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopGateway()
@@ -388,4 +393,40 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// serveConsole mounts the web console on the process's operations address
+// (which the gateway serves) when the configuration says it is served
+// there: the deliveries, traces and dead letters in JetStream, the routes
+// the sink has in force, the inbox of its console destinations, and the
+// normalizer for the routes tester.
+func serveConsole(cfg *stackConfig, js jetstream.JetStream, log zerolog.Logger) {
+	gops := cfg.Gateway.Ops
+	if !gops.Enabled() {
+		return
+	}
+	addr := gops.Addr
+	if gops.Listener != nil {
+		addr = gops.Listener.Addr().String()
+	}
+	if on, err := cfg.Sink.WebConsole.Serve(addr); !on || err != nil {
+		log.Info().Str("why", cfg.Sink.WebConsole.Why(addr)).Msg("web console not served")
+		return
+	}
+	tables := &webconsole.Tables{}
+	prev := cfg.Sink.OnRoutes
+	cfg.Sink.OnRoutes = func(t *routes.Table) {
+		tables.Set(t)
+		if prev != nil {
+			prev(t)
+		}
+	}
+	if cfg.Sink.Inbox == nil {
+		cfg.Sink.Inbox = slack.NewInbox(200)
+	}
+	store := &webconsole.Store{JS: js}
+	cfg.Gateway.Ops.Console = webconsole.New(webconsole.Sources{
+		Deliveries: store, Payloads: store, DeadLetters: store.DeadLetters(), Changes: store,
+		Routes: tables, Inbox: cfg.Sink.Inbox, Normalize: normalize.Normalize,
+	}, webconsole.Options{Token: cfg.Sink.WebConsole.Token, Log: log.With().Str("component", "console").Logger()})
 }

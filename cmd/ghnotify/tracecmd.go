@@ -3,12 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/ghnotify/ghnotify/shared/trace"
+	"github.com/ghnotify/ghnotify/shared/history"
+
 	"github.com/spf13/cobra"
 )
 
@@ -47,13 +47,6 @@ dead-lettered and why), replays, and the dead letters still waiting.`,
 	return cmd
 }
 
-// timelineEntry is one line of a trace.
-type timelineEntry struct {
-	at    time.Time
-	stage string
-	what  string
-}
-
 // printTrace writes the timeline of one delivery.
 func printTrace(w io.Writer, v *deliveryView) error {
 	fmt.Fprintf(w, "delivery %s\n", v.DeliveryID)
@@ -72,86 +65,10 @@ func printTrace(w io.Writer, v *deliveryView) error {
 		fmt.Fprintf(w, "at sink:    %s (not acknowledged yet: waiting, or being retried)\n", strings.Join(v.AtSink, ", "))
 	}
 	fmt.Fprintln(w)
-
-	var tl []timelineEntry
-	for _, r := range v.Raw {
-		what := fmt.Sprintf("stored raw #%d on %s", r.Sequence, r.Subject)
-		if r.HookID != "" {
-			what += " (hook " + r.HookID + ")"
-		}
-		if r.Replay != "" {
-			what = fmt.Sprintf("replayed raw #%d on %s (replay %s)", r.Sequence, r.Subject, r.Replay)
-		}
-		tl = append(tl, timelineEntry{r.StoredAt, "gateway", what})
-	}
-	for _, ev := range v.Events {
-		what := fmt.Sprintf("event #%d %s on %s", ev.Sequence, ev.EventID, ev.Subject)
-		if ev.Replay != "" {
-			what += " (replay " + ev.Replay
-			if ev.ReplayTo != "" {
-				what += ", to " + ev.ReplayTo
-			}
-			what += ")"
-		}
-		tl = append(tl, timelineEntry{ev.StoredAt, "events", what})
-	}
-	for _, f := range v.Fates {
-		tl = append(tl, timelineEntry{f.At, f.Stage, describeFate(f)})
-	}
-	for _, l := range v.DeadLetters {
-		what := fmt.Sprintf("dead letter #%d waiting (%s", l.Sequence, l.Stage)
-		if l.Destination != "" {
-			what += ", " + l.Destination
-		}
-		what += "): " + oneLine(l.Reason, 200) + fmt.Sprintf(`; redrive with "ghnotify dlq redrive %d"`, l.Sequence)
-		tl = append(tl, timelineEntry{l.Time, "dlq", what})
-	}
-	sort.SliceStable(tl, func(i, j int) bool { return tl[i].at.Before(tl[j].at) })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tSTAGE\tWHAT")
-	for _, t := range tl {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.at.UTC().Format("2006-01-02T15:04:05.000Z"), t.stage, t.what)
+	for _, t := range history.Timeline(v) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.At.UTC().Format("2006-01-02T15:04:05.000Z"), t.Stage, t.What)
 	}
 	return tw.Flush()
-}
-
-// describeFate says what one trace record means, in a line.
-func describeFate(f fate) string {
-	var b strings.Builder
-	switch f.Outcome {
-	case trace.OutcomeNormalized:
-		b.WriteString("normalized")
-	case trace.OutcomeDuplicate:
-		b.WriteString("duplicate delivery, not stored again")
-	default:
-		b.WriteString(strings.ReplaceAll(f.Outcome, "_", "-"))
-	}
-	if f.Kind != "" {
-		b.WriteString(" " + f.Kind)
-	}
-	if f.Destination != "" {
-		switch f.Outcome {
-		case trace.OutcomePosted:
-			b.WriteString(" to " + f.Destination)
-		default:
-			b.WriteString(" for " + f.Destination)
-		}
-	}
-	var extra []string
-	if f.Route != "" {
-		extra = append(extra, "route "+f.Route)
-	}
-	if f.SlackTS != "" {
-		extra = append(extra, "slack ts "+f.SlackTS)
-	}
-	if f.Replay != "" {
-		extra = append(extra, "replay "+f.Replay)
-	}
-	if len(extra) > 0 {
-		b.WriteString(" (" + strings.Join(extra, ", ") + ")")
-	}
-	if f.Reason != "" {
-		b.WriteString(": " + oneLine(f.Reason, 200))
-	}
-	return b.String()
 }

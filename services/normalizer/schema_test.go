@@ -42,6 +42,9 @@ func TestEventSchemaMatchesTypes(t *testing.T) {
 		{"target", reflect.TypeFor[event.Target](), schema.Defs["target"]},
 		{"details", reflect.TypeFor[event.Details](), details},
 		{"commit", reflect.TypeFor[event.Commit](), commit},
+		{"commits", reflect.TypeFor[event.Commit](), deref(details.Properties["commits"].Items)},
+		{"wiki page", reflect.TypeFor[event.WikiPage](), deref(details.Properties["pages"].Items)},
+		{"link", reflect.TypeFor[event.Link](), details.Properties["related"]},
 	}
 	for _, c := range checks {
 		var members, required []string
@@ -76,4 +79,14 @@ type node struct {
 	Properties           map[string]node `json:"properties"`
 	Required             []string        `json:"required"`
 	AdditionalProperties *bool           `json:"additionalProperties"`
+	Items                *node           `json:"items"`
+}
+
+// deref returns the schema of an array's items, or an empty node that
+// fails the comparison when the schema describes none.
+func deref(n *node) node {
+	if n == nil {
+		return node{}
+	}
+	return *n
 }

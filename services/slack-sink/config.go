@@ -14,6 +14,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack"
+	"github.com/ghnotify/ghnotify/services/slack-sink/webconsole"
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/ops"
@@ -83,6 +86,15 @@ type Config struct {
 	// WatchRoutes reloads the routes file when it changes on disk (in
 	// addition to SIGHUP) (GHNOTIFY_ROUTES_WATCH).
 	WatchRoutes bool
+	// Inbox, when set, keeps what console destinations post, for the web
+	// console's inbox. Run sets one when it serves the console.
+	Inbox *slack.Inbox
+	// WebConsole says whether the web console is served on the operations
+	// address (GHNOTIFY_CONSOLE, GHNOTIFY_CONSOLE_TOKEN).
+	WebConsole webconsole.Config
+	// OnRoutes, when set, is called with the routing table at start and
+	// after every reload (the web console shows the routes in force).
+	OnRoutes func(*routes.Table)
 	// Ops is where /metrics, /healthz and /readyz are served
 	// (GHNOTIFY_OPS_ADDR, GHNOTIFY_PPROF); the zero value serves none, as
 	// in `ghnotify run`, which serves one /metrics for the whole process.
@@ -130,6 +142,7 @@ func ConfigFromEnv(e *config.Env) Config {
 		Ops:             ops.FromEnv(e, ops.DefaultSinkAddr),
 		Lookup:          envLookup(e),
 	}
+	c.WebConsole = webconsole.FromEnv(e, c.Ops.Addr)
 	for name, v := range map[string]int{"GHNOTIFY_SLACK_RATE_PER_MINUTE": c.RatePerMinute, "GHNOTIFY_SLACK_BURST": c.Burst, "GHNOTIFY_SINK_MAX_IN_FLIGHT": c.MaxInFlight, "GHNOTIFY_SINK_POST_ATTEMPTS": c.PostAttempts, "GHNOTIFY_SINK_MAX_DELIVER": c.MaxDeliver} {
 		if v < 1 {
 			e.Fail(fmt.Errorf("%s must be at least 1", name))

@@ -16,7 +16,7 @@ func DestinationTypes(cfg Config) routes.Types {
 	return routes.Types{
 		"webhook": slack.Webhook{HTTP: hc},
 		"channel": slack.Channel{HTTP: hc, APIURL: cfg.SlackAPIURL, DefaultToken: cfg.BotToken},
-		"console": slack.Console{W: cfg.Console},
+		"console": slack.Console{W: cfg.Console, Inbox: cfg.Inbox},
 		"http":    signedhttp.Type{HTTP: hc},
 	}
 }

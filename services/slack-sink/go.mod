@@ -20,6 +20,8 @@ require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/google/go-github/v93 v93.0.0 // indirect
+	github.com/google/go-querystring v1.2.0 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
@@ -39,3 +41,10 @@ require (
 )
 
 replace github.com/ghnotify/ghnotify/shared => ../../shared
+
+require (
+	github.com/ghnotify/ghnotify/services/normalizer v0.0.0-00010101000000-000000000000
+	github.com/rivo/uniseg v0.4.7
+)
+
+replace github.com/ghnotify/ghnotify/services/normalizer => ../normalizer

@@ -14,6 +14,8 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/ghnotify/ghnotify/services/slack-sink/deliver"
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/services/slack-sink/slack"
+	"github.com/ghnotify/ghnotify/services/slack-sink/webconsole"
 	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
 	"github.com/ghnotify/ghnotify/shared/ops"
@@ -54,9 +56,16 @@ const sinkMaxAckPending = 1000
 // posts (bounded by ShutdownTimeout) and drains the consumer.
 func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) error {
 	cfg = cfg.withDefaults()
+	consoleSetup := serveConsole(&cfg, nc, log)
 	table, err := LoadRoutes(cfg)
 	if err != nil {
 		return err
+	}
+	if cfg.OnRoutes != nil {
+		cfg.OnRoutes(table)
+	}
+	if consoleSetup != nil {
+		consoleSetup()
 	}
 	for _, w := range table.Warnings {
 		log.Warn().Msg(w)
@@ -105,13 +114,28 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return fmt.Errorf("creating consumer %s: %w", provision.ConsumerSlackSink, err)
 	}
 
+	held, err := openHeld(ctx, cfg, js, log)
+	if err != nil {
+		return err
+	}
 	eng := deliver.New(ctx, deliver.Config{
 		MaxInFlight: cfg.MaxInFlight, PostAttempts: cfg.PostAttempts, MaxDeliver: cfg.MaxDeliver, MaxHold: cfg.MaxHold, AckWait: cfg.AckWait,
 		Sleep: cfg.Sleep, Now: cfg.Now, Backoff: cfg.Backoff,
 	}, table, deliver.Stores{
 		Sent: provision.TTLBucket{KeyValue: kvs[provision.BucketSent], JS: js, Bucket: provision.BucketSent}, Threads: kvs[provision.BucketThreads],
 		Trace: trace.NewStore(js), DLQ: &deadletter.Publisher{JS: js},
+		Held: held,
 	}, cfg.Registerer, log)
+	// Held events and digests are released by one instance when due, and
+	// posted by the engine like any other event (see held.go).
+	releasedCons, releasing, err := held.serve(ctx, cfg, eng.Table)
+	if err != nil {
+		return err
+	}
+	released, err := releasedCons.Consume(eng.Handle, jetstream.PullMaxMessages(cfg.MaxInFlight))
+	if err != nil {
+		return fmt.Errorf("consuming released events: %w", err)
+	}
 	go watchRoutes(ctx, cfg, eng, log)
 
 	// When ctx ends, posts in flight finish and events not yet posted go
@@ -124,15 +148,24 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		Stopping: func() {
 			consuming.Store(false)
 			eng.Stop()
+			released.Drain()
 		},
 	}, jetstream.PullMaxMessages(cfg.MaxInFlight))
 	if err != nil {
 		eng.Stop()
+		released.Stop()
 		return err
 	}
-	if !eng.Finish(closed, cfg.ShutdownTimeout) {
+	bothClosed := make(chan struct{})
+	go func() {
+		<-closed
+		<-released.Closed()
+		close(bothClosed)
+	}()
+	if !eng.Finish(bothClosed, cfg.ShutdownTimeout) {
 		log.Warn().Dur("timeout", cfg.ShutdownTimeout).Msg("in-flight posts did not finish; they will be redelivered")
 	}
+	<-releasing
 	log.Info().Msg("slack sink stopped")
 	return nil
 }
@@ -217,5 +250,51 @@ func reload(cfg Config, eng *deliver.Engine, log zerolog.Logger, why string) {
 		return
 	}
 	eng.SetTable(t)
+	if cfg.OnRoutes != nil {
+		cfg.OnRoutes(t)
+	}
 	log.Info().Str("trigger", why).Int("routes_count", len(t.Routes)).Msg("routes reloaded")
+}
+
+// serveConsole prepares the web console of a standalone sink, on its
+// operations address, when cfg.WebConsole says it is served there: an
+// inbox for the console destinations and the routes in force. It returns
+// nil when there is no console, or else what finishes it once the routes
+// are loaded. (ghnotify run serves one console for the whole process
+// itself, and gives the sink no operations address.)
+func serveConsole(cfg *Config, nc *nats.Conn, log zerolog.Logger) func() {
+	if !cfg.Ops.Enabled() || cfg.Ops.Console != nil {
+		return nil
+	}
+	addr := cfg.Ops.Addr
+	if cfg.Ops.Listener != nil {
+		addr = cfg.Ops.Listener.Addr().String()
+	}
+	if on, err := cfg.WebConsole.Serve(addr); !on || err != nil {
+		log.Info().Str("why", cfg.WebConsole.Why(addr)).Msg("web console not served")
+		return nil
+	}
+	if cfg.Inbox == nil {
+		cfg.Inbox = slack.NewInbox(200)
+	}
+	tables := &webconsole.Tables{}
+	prev := cfg.OnRoutes
+	cfg.OnRoutes = func(t *routes.Table) {
+		tables.Set(t)
+		if prev != nil {
+			prev(t)
+		}
+	}
+	return func() {
+		js, err := jetstream.New(nc)
+		if err != nil {
+			log.Warn().Err(err).Msg("web console not served: creating jetstream context")
+			return
+		}
+		store := &webconsole.Store{JS: js}
+		cfg.Ops.Console = webconsole.New(webconsole.Sources{
+			Deliveries: store, Payloads: store, DeadLetters: store.DeadLetters(), Changes: store,
+			Routes: tables, Inbox: cfg.Inbox,
+		}, webconsole.Options{Token: cfg.WebConsole.Token, Log: log.With().Str("component", "console").Logger()})
+	}
 }

@@ -75,89 +75,321 @@ type Actor struct {
 	URL   string `json:"url,omitempty"`
 }
 
-// Target is the object an event is about.
+// Target is the object an event is about: the issue, pull request, alert,
+// label, team, user... that the event's verb happened to. Events whose
+// object is the repository itself (push, star, watch, public, repository,
+// repository_dispatch, repository_import, page_build, ping,
+// branch_protection_configuration, security_and_analysis,
+// custom_property_values, secret_scanning_scan) or the sender
+// (github_app_authorization) have no target; layouts then link the
+// repository. The type names the object:
+//
+//   - issue, pull_request, discussion, release, commit, workflow_run,
+//     workflow_job, check_run, check_suite, deployment: as GitHub names them;
+//   - branch, tag: the ref a create or delete event is about (Title is the
+//     short ref name; no URL for a deleted ref);
+//   - dependabot_alert, code_scanning_alert, secret_scanning_alert,
+//     repository_vulnerability_alert: the alert (Number, URL, State, Title
+//     the advisory summary, rule description or secret type);
+//   - security_advisory, repository_advisory: the advisory (Title its summary);
+//   - label, milestone, team, user (a member, an invited or blocked user),
+//     deploy_key, hook, installation, project, project_card, project_column,
+//     project_item, project_status_update, package, sponsorship,
+//     marketplace_plan, repository_ruleset, branch_protection_rule,
+//     custom_property, merge_group, wiki_page, workflow, fork,
+//     personal_access_token_request: the long-tail objects, named by Title
+//     (their name, title or login) and linked by URL where GitHub has a page;
+//   - for event types ghnotify does not know, the payload's member holding
+//     the object (the one named like the event, else the first object that
+//     is not the repository, sender, organization, installation or
+//     enterprise).
 type Target struct {
-	// Type names the object: issue, pull_request, discussion, release,
-	// workflow_run, workflow_job, check_run, check_suite, deployment,
-	// comment, review, commit or another GitHub object name.
-	Type       string   `json:"type"`
-	Number     int      `json:"number,omitempty"`
-	ID         int64    `json:"id,omitempty"`
-	Title      string   `json:"title,omitempty"`
-	URL        string   `json:"url,omitempty"`
-	State      string   `json:"state,omitempty"`
-	Body       string   `json:"body,omitempty"`
-	Labels     []string `json:"labels,omitempty"`
-	Author     string   `json:"author,omitempty"`
-	Assignees  []string `json:"assignees,omitempty"`
-	Draft      *bool    `json:"draft,omitempty"`
-	Merged     *bool    `json:"merged,omitempty"`
-	BaseBranch string   `json:"base_branch,omitempty"`
-	HeadBranch string   `json:"head_branch,omitempty"`
+	// Type names the object (see above).
+	Type string `json:"type"`
+	// Number is the issue, pull request, discussion, milestone, alert or
+	// project number, or a workflow run's run number.
+	Number int `json:"number,omitempty"`
+	// ID is GitHub's numeric id of the object.
+	ID int64 `json:"id,omitempty"`
+	// Title is the object's title, name or login: what a reader calls it.
+	Title string `json:"title,omitempty"`
+	// URL is the object's web page (never an API URL).
+	URL string `json:"url,omitempty"`
+	// State is the object's state after the event (open, closed, fixed,
+	// dismissed, resolved, completed, success, ...).
+	State string `json:"state,omitempty"`
+	// Body is the object's text (issue body, release notes, card note),
+	// cut at 4 KiB.
+	Body string `json:"body,omitempty"`
+	// Labels are the names of the object's labels.
+	Labels []string `json:"labels,omitempty"`
+	// Author is the login of who created the object.
+	Author string `json:"author,omitempty"`
+	// Assignees are the logins assigned to the object.
+	Assignees []string `json:"assignees,omitempty"`
+	// Draft is set for pull requests, issues marked draft and releases.
+	Draft *bool `json:"draft,omitempty"`
+	// Merged is set for pull requests.
+	Merged *bool `json:"merged,omitempty"`
+	// BaseBranch is a pull request's base branch.
+	BaseBranch string `json:"base_branch,omitempty"`
+	// HeadBranch is a pull request's head branch, or the branch a workflow
+	// run, job or check ran on.
+	HeadBranch string `json:"head_branch,omitempty"`
 }
 
-// Details holds the kind-specific fields of an event.
+// Details holds the kind-specific fields of an event. Lists are capped (see
+// each field); a count next to a capped list gives the full number, so a
+// layout can say "and N more".
 type Details struct {
-	// Pull request reviews and review requests.
-	ReviewState        string   `json:"review_state,omitempty"`
-	ReviewURL          string   `json:"review_url,omitempty"`
+	// ReviewState is a pull request review's state: approved,
+	// changes_requested, commented or dismissed.
+	ReviewState string `json:"review_state,omitempty"`
+	// ReviewURL links to the pull request review.
+	ReviewURL string `json:"review_url,omitempty"`
+	// Reviewer is the login of the review's author: on a dismissed review,
+	// whose review the actor dismissed.
+	Reviewer string `json:"reviewer,omitempty"`
+	// RequestedReviewers are the logins asked to review (the one named by a
+	// review_requested action, else all of the pull request's), or the
+	// reviewers a deployment review waits for.
 	RequestedReviewers []string `json:"requested_reviewers,omitempty"`
-	RequestedTeams     []string `json:"requested_teams,omitempty"`
+	// RequestedTeams are the slugs of the teams asked to review, as above.
+	RequestedTeams []string `json:"requested_teams,omitempty"`
 
-	// Comments (issue, pull request review, commit, discussion).
+	// CommentBody is the text of the comment the event is about (issue,
+	// pull request review, commit, discussion comment; a review's body; a
+	// deployment review's comment; a discussion's answer; an alert's
+	// dismissal comment), cut at 4 KiB.
 	CommentBody string `json:"comment_body,omitempty"`
-	CommentURL  string `json:"comment_url,omitempty"`
+	// CommentURL links to that comment.
+	CommentURL string `json:"comment_url,omitempty"`
 
-	// Labels added or removed by a labeled or unlabeled action.
+	// Label is the label added or removed by a labeled or unlabeled action,
+	// or the label a label event is about.
 	Label string `json:"label,omitempty"`
+	// Milestone is the title of the milestone an issue or pull request was
+	// added to or removed from.
+	Milestone string `json:"milestone,omitempty"`
 
-	// Pushes, creates and deletes.
-	Ref          string   `json:"ref,omitempty"`
-	RefType      string   `json:"ref_type,omitempty"`
-	Before       string   `json:"before,omitempty"`
-	After        string   `json:"after,omitempty"`
-	Forced       bool     `json:"forced,omitempty"`
-	Created      bool     `json:"created,omitempty"`
-	Deleted      bool     `json:"deleted,omitempty"`
-	CompareURL   string   `json:"compare_url,omitempty"`
-	CommitCount  int      `json:"commit_count,omitempty"`
-	HeadCommit   *Commit  `json:"head_commit,omitempty"`
-	Commits      []Commit `json:"commits,omitempty"`
+	// Ref is the full ref of a push (refs/heads/main), or the ref named by
+	// a create, delete, deployment, workflow dispatch or code scanning alert.
+	Ref string `json:"ref,omitempty"`
+	// RefName is Ref without refs/heads/ or refs/tags/: the branch or tag name.
+	RefName string `json:"ref_name,omitempty"`
+	// RefType is branch or tag (for pushes, read from the ref).
+	RefType string `json:"ref_type,omitempty"`
+	// Before is the commit the ref pointed to before a push or synchronize.
+	Before string `json:"before,omitempty"`
+	// After is the commit the ref points to after a push or synchronize.
+	After string `json:"after,omitempty"`
+	// Forced is true for a force push.
+	Forced bool `json:"forced,omitempty"`
+	// Created is true for a push that created the ref.
+	Created bool `json:"created,omitempty"`
+	// Deleted is true for a push that deleted the ref.
+	Deleted bool `json:"deleted,omitempty"`
+	// CompareURL links to the comparison of Before and After.
+	CompareURL string `json:"compare_url,omitempty"`
+	// CommitCount is the number of commits the push payload lists, all of
+	// them, while Commits holds at most 20.
+	CommitCount int `json:"commit_count,omitempty"`
+	// HeadCommit is the newest commit of a push.
+	HeadCommit *Commit `json:"head_commit,omitempty"`
+	// Commits are the pushed commits, oldest first, at most 20.
+	Commits []Commit `json:"commits,omitempty"`
+	// ChangedPaths are the sorted distinct paths the pushed commits touch,
+	// at most 100.
 	ChangedPaths []string `json:"changed_paths,omitempty"`
 
-	// Releases.
-	TagName    string `json:"tag_name,omitempty"`
-	Prerelease bool   `json:"prerelease,omitempty"`
+	// TagName is a release's tag.
+	TagName string `json:"tag_name,omitempty"`
+	// Prerelease is true for a release marked as a pre-release.
+	Prerelease bool `json:"prerelease,omitempty"`
 
-	// Workflows, checks, statuses and deployments.
+	// WorkflowName is the workflow's name (workflow runs and jobs), the
+	// checking app's name (check runs and suites) or the workflow file
+	// (workflow dispatch).
 	WorkflowName string `json:"workflow_name,omitempty"`
-	Status       string `json:"status,omitempty"`
-	Conclusion   string `json:"conclusion,omitempty"`
-	Environment  string `json:"environment,omitempty"`
-	SHA          string `json:"sha,omitempty"`
-	Context      string `json:"context,omitempty"`
-	Description  string `json:"description,omitempty"`
+	// Status is the progress or outcome GitHub reports without a
+	// conclusion: queued, in_progress, completed (runs, jobs, checks); a
+	// commit status's or deployment status's state (success, failure,
+	// error, pending, ...); a Pages build's or repository import's status;
+	// a projects status update's status; a ruleset's enforcement.
+	Status string `json:"status,omitempty"`
+	// Conclusion is the outcome of a completed run, job, check or suite:
+	// success, failure, cancelled, skipped, timed_out, action_required,
+	// neutral, stale.
+	Conclusion string `json:"conclusion,omitempty"`
+	// Environment is a deployment's environment.
+	Environment string `json:"environment,omitempty"`
+	// SHA is the commit the event is about (pull request head, run, check,
+	// status, deployment, commit comment, alert, merge group head).
+	SHA string `json:"sha,omitempty"`
+	// Context is a commit status's context.
+	Context string `json:"context,omitempty"`
+	// Description is a status's, deployment's or check's description or
+	// output title, a Pages build's error, or the description of the
+	// repository, label, milestone, team or property the event is about,
+	// cut at 4 KiB.
+	Description string `json:"description,omitempty"`
+	// Trigger is the event that started a workflow run or a deployment
+	// protection rule check (push, pull_request, ...), or a repository
+	// dispatch's event type.
+	Trigger string `json:"trigger,omitempty"`
+	// TargetURL links to the details of a commit status, deployment status
+	// or check run.
+	TargetURL string `json:"target_url,omitempty"`
+	// RequestedAction is the identifier of the button a user pressed on a
+	// check run (requested_action).
+	RequestedAction string `json:"requested_action,omitempty"`
+	// PullRequests are the numbers of the pull requests a check run, check
+	// suite or workflow run belongs to, at most 20.
+	PullRequests []int `json:"pull_requests,omitempty"`
 
-	// Stars, forks, membership and visibility.
-	StarCount  int    `json:"star_count,omitempty"`
-	ForkName   string `json:"fork_name,omitempty"`
-	ForkURL    string `json:"fork_url,omitempty"`
-	Member     string `json:"member,omitempty"`
+	// StarCount is the repository's star count after a star, watch or fork.
+	StarCount int `json:"star_count,omitempty"`
+	// ForkName is the full name of the new fork.
+	ForkName string `json:"fork_name,omitempty"`
+	// ForkURL links to the new fork.
+	ForkURL string `json:"fork_url,omitempty"`
+
+	// Member is the login of the user added, removed, edited or invited as
+	// a collaborator, organization member or team member, or of the owner
+	// of a personal access token request.
+	Member string `json:"member,omitempty"`
+	// Permission is a collaborator's new permission or role name, a team's
+	// permission on a repository, or a deploy key's access (read-only,
+	// read-write).
 	Permission string `json:"permission,omitempty"`
+	// Role is an organization member's or invitation's role (admin,
+	// member, ...).
+	Role string `json:"role,omitempty"`
+	// Team is the name of the team the event is about (team, team_add,
+	// membership).
+	Team string `json:"team,omitempty"`
+	// Invitee is the login, else the email address, of the person invited
+	// to an organization.
+	Invitee string `json:"invitee,omitempty"`
+	// BlockedUser is the login of the user an organization blocked or
+	// unblocked.
+	BlockedUser string `json:"blocked_user,omitempty"`
+	// Account is the login of the account a GitHub App or Marketplace plan
+	// is installed on or bought for.
+	Account string `json:"account,omitempty"`
+	// RepositoriesAdded are the full names of the repositories added to an
+	// installation, at most 20.
+	RepositoriesAdded []string `json:"repositories_added,omitempty"`
+	// RepositoriesAddedCount is the full number of repositories added.
+	RepositoriesAddedCount int `json:"repositories_added_count,omitempty"`
+	// RepositoriesRemoved are the full names of the repositories removed
+	// from an installation, at most 20.
+	RepositoriesRemoved []string `json:"repositories_removed,omitempty"`
+	// RepositoriesRemovedCount is the full number of repositories removed.
+	RepositoriesRemovedCount int `json:"repositories_removed_count,omitempty"`
 
-	// Ping.
+	// Previous is the value before a rename or edit: the old name of a
+	// repository, organization, label, team, milestone or installation
+	// account; the old title of an issue, pull request or discussion; the
+	// previous owner of a transferred repository; the previous plan or
+	// sponsorship tier; the previous discussion category.
+	Previous string `json:"previous,omitempty"`
+	// ChangedFields names what an edited action changed (title, body,
+	// name, ...), the custom properties whose values changed, the project
+	// field an item edit changed, or the security features turned on or off.
+	ChangedFields []string `json:"changed_fields,omitempty"`
+
+	// Severity is a security event's severity: critical, high, medium or
+	// low (advisories and Dependabot alerts), or a code scanning rule's
+	// security severity level, else its severity (error, warning, note).
+	Severity string `json:"severity,omitempty"`
+	// Package is the affected package of an alert or advisory, or the
+	// package a package or registry_package event is about.
+	Package string `json:"package,omitempty"`
+	// Ecosystem is that package's ecosystem or type (npm, pip, maven,
+	// container, ...).
+	Ecosystem string `json:"ecosystem,omitempty"`
+	// PackageVersion is the version a package event published or updated.
+	PackageVersion string `json:"package_version,omitempty"`
+	// GHSAID is the GitHub Security Advisory identifier (GHSA-xxxx-xxxx-xxxx).
+	GHSAID string `json:"ghsa_id,omitempty"`
+	// CVEID is the CVE identifier, where the advisory has one.
+	CVEID string `json:"cve_id,omitempty"`
+	// VulnerableRange is the range of vulnerable versions (< 4.17.21).
+	VulnerableRange string `json:"vulnerable_range,omitempty"`
+	// PatchedVersion is the first version with the fix.
+	PatchedVersion string `json:"patched_version,omitempty"`
+	// Rule is a code scanning alert's rule id.
+	Rule string `json:"rule,omitempty"`
+	// Tool is the code scanning tool that raised the alert (CodeQL, ...).
+	Tool string `json:"tool,omitempty"`
+	// SecretType is a secret scanning alert's secret type, as GitHub
+	// displays it. The secret itself is never copied.
+	SecretType string `json:"secret_type,omitempty"`
+	// Reason is why an alert was dismissed or resolved (false_positive,
+	// won't fix, revoked, ...), why a merge group was destroyed, or why a
+	// deployment review or protection rule asks for action.
+	Reason string `json:"reason,omitempty"`
+	// Line is the line of Path a secret was found at or a commit comment is on.
+	Line int `json:"line,omitempty"`
+	// ScanType is a secret scanning scan's type (backfill, custom-pattern-backfill, ...).
+	ScanType string `json:"scan_type,omitempty"`
+
+	// Pages are the wiki pages a gollum event created or edited, at most 20.
+	Pages []WikiPage `json:"pages,omitempty"`
+	// PageCount is the full number of wiki pages the gollum event lists.
+	PageCount int `json:"page_count,omitempty"`
+
+	// Related is the other object of an event about two: the sub-issue
+	// added to or removed from a parent issue, or the parent issue a
+	// sub-issue was attached to or detached from.
+	Related *Link `json:"related,omitempty"`
+	// ContentType is what a projects (v2) item holds: Issue, PullRequest or
+	// DraftIssue.
+	ContentType string `json:"content_type,omitempty"`
+
+	// Sponsorships.
+
+	// Sponsor is the login of a sponsorship's sponsor.
+	Sponsor string `json:"sponsor,omitempty"`
+	// Tier is a sponsorship tier's or Marketplace plan's name.
+	Tier string `json:"tier,omitempty"`
+
+	// Zen is a ping's GitHub zen line.
 	Zen string `json:"zen,omitempty"`
 
 	// Assignee is the user an assigned or unassigned action is about.
 	Assignee string `json:"assignee,omitempty"`
-	// Path is the file a pull request review comment is on.
+	// Path is the file a pull request review comment, commit comment,
+	// review thread, code scanning alert or secret location is on, or a
+	// Dependabot alert's manifest.
 	Path string `json:"path,omitempty"`
 	// Category is a discussion's category.
 	Category string `json:"category,omitempty"`
-	// Trigger is the event that started a workflow run (push, pull_request, ...).
-	Trigger string `json:"trigger,omitempty"`
-	// TargetURL links to the details of a commit status or deployment status.
-	TargetURL string `json:"target_url,omitempty"`
+}
+
+// WikiPage is one wiki page a gollum event reports.
+type WikiPage struct {
+	// Title is the page's title.
+	Title string `json:"title"`
+	// Action is created or edited.
+	Action string `json:"action,omitempty"`
+	// URL is the page's web address.
+	URL string `json:"url,omitempty"`
+}
+
+// Link names another object an event mentions.
+type Link struct {
+	// Type names the object, as Target.Type does.
+	Type string `json:"type"`
+	// Number is the object's number, where it has one.
+	Number int `json:"number,omitempty"`
+	// Title is the object's title or name.
+	Title string `json:"title,omitempty"`
+	// URL is the object's web page.
+	URL string `json:"url,omitempty"`
+	// Repository is the full name of the object's repository.
+	Repository string `json:"repository,omitempty"`
 }
 
 // Commit summarizes one pushed commit.

@@ -18,6 +18,8 @@ func TestKind(t *testing.T) {
 		{"pull_request", "opened", false, "pull_request.opened"},
 		{"issues", "closed", true, "issues.closed"},
 		{"push", "", false, "push.pushed"},
+		{"deployment_status", "", false, "deployment_status.created"},
+		{"deployment_status", "created", false, "deployment_status.created"},
 		{"ping", "", false, "ping.received"},
 		{"brand_new_event", "", false, "brand_new_event.received"},
 	}

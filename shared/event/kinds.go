@@ -4,25 +4,29 @@ package event
 // carries no action field. An event that has no action and is not listed
 // here gets DefaultVerb.
 var FixedVerbs = map[string]string{
-	"push":         "pushed",
-	"create":       "created",
-	"delete":       "deleted",
-	"fork":         "created",
-	"public":       "published",
-	"status":       "updated",
-	"gollum":       "updated",
-	"ping":         "received",
-	"page_build":   "built",
-	"watch":        "started", // watch always carries action "started"; kept for payloads without it.
-	"deployment":   "created",
-	"meta":         "deleted",
-	"team_add":     "added",
-	"member":       "added",
-	"repository":   "updated",
-	"organization": "updated",
+	"push":       "pushed",
+	"create":     "created",
+	"delete":     "deleted",
+	"fork":       "created",
+	"public":     "published",
+	"status":     "updated",
+	"gollum":     "updated",
+	"ping":       "received",
+	"page_build": "built",
+	"watch":      "started", // watch always carries action "started"; kept for payloads without it.
+	"deployment": "created",
+	// Older deployment_status payloads carry no action; newer ones say "created".
+	"deployment_status": "created",
+	"meta":              "deleted",
+	"team_add":          "added",
+	"member":            "added",
+	"repository":        "updated",
+	"organization":      "updated",
 	// repository_import reports the end of an import; its outcome is in the payload's status.
 	"repository_import": "finished",
 	"workflow_dispatch": "dispatched",
+	// security_and_analysis reports features turned on or off; its payload has only changes.
+	"security_and_analysis": "updated",
 }
 
 // DefaultVerb is the verb of an event without an action that FixedVerbs does not list.

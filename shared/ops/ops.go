@@ -42,7 +42,13 @@ type Config struct {
 	Listener net.Listener
 	// OnListen, when set, is called with the listening address.
 	OnListen func(net.Addr)
+	// Console, when set, is the web console, served under /console/
+	// (and / redirects to it). It checks its own access (token, host).
+	Console http.Handler
 }
+
+// ConsolePrefix is where Config.Console is served.
+const ConsolePrefix = "/console/"
 
 // FromEnv reads GHNOTIFY_OPS_ADDR (default def) and GHNOTIFY_PPROF.
 func FromEnv(e *config.Env, def string) Config {
@@ -140,8 +146,18 @@ func Start(c Config, ep Endpoints, log zerolog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("listening on GHNOTIFY_OPS_ADDR %s: %w", c.Addr, err)
 		}
 	}
+	h := Handler(c.Pprof, ep)
+	if c.Console != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/", h)
+		mux.Handle(ConsolePrefix, c.Console)
+		mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, ConsolePrefix, http.StatusSeeOther)
+		})
+		h = mux
+	}
 	s := &Server{ln: ln, served: make(chan error, 1), srv: &http.Server{
-		Handler:           Handler(c.Pprof, ep),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		// A CPU profile or trace takes as long as it is asked to.
@@ -152,6 +168,9 @@ func Start(c Config, ep Endpoints, log zerolog.Logger) (*Server, error) {
 	}}
 	go func() { s.served <- s.srv.Serve(ln) }()
 	log.Info().Str("ops_addr", ln.Addr().String()).Bool("pprof", c.Pprof).Msg("operations endpoints listening (/metrics, /healthz, /readyz)")
+	if c.Console != nil {
+		log.Info().Str("url", "http://"+ln.Addr().String()+ConsolePrefix).Msg("web console listening: deliveries, dead letters, routes and the inbox")
+	}
 	if c.OnListen != nil {
 		c.OnListen(ln.Addr())
 	}

@@ -112,3 +112,37 @@ func TestFromEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestStartMountsTheConsole(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	console := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "console "+r.URL.Path) })
+	s, err := Start(Config{Listener: ln, Console: console}, Endpoints{}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	base := "http://" + s.Addr().String()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{"/console/deliveries": "console /console/deliveries", "/healthz": `"ok"`} {
+		resp, err := noRedirect.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s = %d %s, want %s", path, resp.StatusCode, b, want)
+		}
+	}
+	resp, err := noRedirect.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != ConsolePrefix {
+		t.Errorf("GET / = %d %s, want a redirect to the console", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -25,9 +25,20 @@ const (
 	// StreamTrace holds what each stage did with each delivery (see
 	// shared/trace): one message per fact on ghnotify.trace.<shard>.
 	StreamTrace = trace.Stream
+	// StreamHeld holds what the sink holds back for quiet hours and
+	// digests, the message schedules that say when it is due, and what it
+	// releases (subjects under HeldSubjects; see the sink's held.go).
+	StreamHeld = "GHNOTIFY_HELD"
+	// HeldSubjects are the subjects of StreamHeld.
+	HeldSubjects = "ghnotify.held.>"
 
 	ConsumerNormalizer = "normalizer"
 	ConsumerSlackSink  = "slack-sink"
+	// ConsumerSinkDue receives the sink's schedules as they fire: one
+	// instance of the sink releases what each one holds.
+	ConsumerSinkDue = "slack-sink-due"
+	// ConsumerSinkReleased delivers released events and digests to the sink.
+	ConsumerSinkReleased = "slack-sink-released"
 
 	// ConsumerMaxDeliver is the server-side MaxDeliver of every consumer:
 	// none. The consume loop counts deliveries itself (consume.Settler's
@@ -68,6 +79,9 @@ type Config struct {
 	EventMaxAge time.Duration
 	// DLQMaxAge is how long dead letters are kept.
 	DLQMaxAge time.Duration
+	// HeldMaxAge is how long held events and their schedules are kept: longer
+	// than any quiet period or digest (a week of quiet days and a day).
+	HeldMaxAge time.Duration
 	// DuplicateWindow is the Nats-Msg-Id dedupe window of the raw and events streams.
 	DuplicateWindow time.Duration
 	// DedupeHorizon is how long the gateway remembers delivery ids and
@@ -85,6 +99,7 @@ func Defaults() Config {
 		RawMaxAge:       7 * 24 * time.Hour,
 		EventMaxAge:     7 * 24 * time.Hour,
 		DLQMaxAge:       30 * 24 * time.Hour,
+		HeldMaxAge:      15 * 24 * time.Hour,
 		DuplicateWindow: 10 * time.Minute,
 		DedupeHorizon:   72 * time.Hour,
 	}
@@ -106,6 +121,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DuplicateWindow <= 0 {
 		c.DuplicateWindow = d.DuplicateWindow
+	}
+	if c.HeldMaxAge <= 0 {
+		c.HeldMaxAge = d.HeldMaxAge
 	}
 	if c.DedupeHorizon <= 0 {
 		c.DedupeHorizon = d.DedupeHorizon
@@ -160,6 +178,20 @@ func Streams(c Config) []jetstream.StreamConfig {
 			MaxAge:      c.EventMaxAge,
 			Replicas:    c.Replicas,
 			Discard:     jetstream.DiscardOld,
+		},
+		{
+			Name:        StreamHeld,
+			Description: "Events the sink holds for quiet hours and digests, the schedules that release them, and what they released.",
+			Subjects:    []string{HeldSubjects},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      c.HeldMaxAge,
+			Duplicates:  c.DuplicateWindow,
+			Replicas:    c.Replicas,
+			// No size limits: only MaxAge ends a held message (message
+			// schedules do not allow DiscardNew).
+			Discard:           jetstream.DiscardOld,
+			AllowMsgSchedules: true,
 		},
 	}
 }
@@ -254,6 +286,7 @@ func FromEnv(e *config.Env) Config {
 		RawMaxAge:       e.Duration("GHNOTIFY_RAW_MAX_AGE", d.RawMaxAge),
 		EventMaxAge:     e.Duration("GHNOTIFY_EVENT_MAX_AGE", d.EventMaxAge),
 		DLQMaxAge:       e.Duration("GHNOTIFY_DLQ_MAX_AGE", d.DLQMaxAge),
+		HeldMaxAge:      e.Duration("GHNOTIFY_HELD_MAX_AGE", d.HeldMaxAge),
 		DuplicateWindow: d.DuplicateWindow,
 		DedupeHorizon:   e.Duration("GHNOTIFY_DEDUPE_HORIZON", d.DedupeHorizon),
 	}

@@ -51,7 +51,7 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 	if got := tr.CachedInfo().Config.MaxAge; got != c.EventMaxAge {
 		t.Errorf("trace stream max age = %v, want %v", got, c.EventMaxAge)
 	}
-	for _, name := range []string{provision.StreamRaw, provision.StreamEvents, provision.StreamDLQ, "OBJ_" + provision.ObjectDedupe} {
+	for _, name := range []string{provision.StreamRaw, provision.StreamEvents, provision.StreamDLQ, provision.StreamHeld, "OBJ_" + provision.ObjectDedupe} {
 		if _, err := s.JS.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/delivery"
@@ -85,13 +86,24 @@ func (s *Store) Put(ctx context.Context, key string, rec Record) error {
 	if err != nil {
 		return fmt.Errorf("encoding trace record: %w", err)
 	}
-	m := &nats.Msg{Subject: Subject(rec.DeliveryID), Data: b, Header: nats.Header{}}
+	id := deliveryOfKey(key, rec.DeliveryID)
+	m := &nats.Msg{Subject: Subject(id), Data: b, Header: nats.Header{}}
 	m.Header.Set(HeaderKey, key)
-	m.Header.Set(HeaderDelivery, rec.DeliveryID)
+	m.Header.Set(HeaderDelivery, id)
 	if _, err := s.js.PublishMsg(ctx, m); err != nil {
 		return fmt.Errorf("writing trace record %s: %w", key, err)
 	}
 	return nil
+}
+
+// deliveryOfKey is the delivery a key belongs to, its first part (see
+// Key); fallback when the key does not start with one.
+func deliveryOfKey(key, fallback string) string {
+	first, _, _ := strings.Cut(key, ".")
+	if id, err := DecodeKeyPart(first); err == nil && id != "" {
+		return id
+	}
+	return fallback
 }
 
 // List returns every record of a delivery, oldest first (the latest under

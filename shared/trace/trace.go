@@ -34,6 +34,12 @@ const (
 	OutcomePosted       = "posted"
 	OutcomeSkipped      = "skipped"
 	OutcomeFailed       = "failed"
+	// OutcomeHeld: the sink holds the event until its destination's quiet
+	// hours end; its reason says until when.
+	OutcomeHeld = "held"
+	// OutcomeDigested: the sink collected the event into a digest; its
+	// reason names the digest and when it is posted.
+	OutcomeDigested = "digested"
 )
 
 // Record is one stage's outcome for one delivery (and, at the sink, one

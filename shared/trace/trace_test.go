@@ -106,6 +106,13 @@ func TestStorePutList(t *testing.T) {
 	if len(got) != 3 || got[2].Outcome != trace.OutcomeDeadLettered {
 		t.Fatalf("after a second Put under one key: %+v, want 3 records ending dead_lettered", got)
 	}
+	// The key says which delivery a record belongs to, as it always has.
+	if err := st.Put(ctx, trace.Key("d.1", trace.StageGateway, trace.OutcomeDuplicate), trace.Record{Stage: trace.StageGateway, Outcome: trace.OutcomeDuplicate, At: t0.Add(4 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := st.List(ctx, "d.1"); err != nil || len(got) != 4 || got[3].Outcome != trace.OutcomeDuplicate {
+		t.Fatalf("record without a delivery id under d.1's key: %+v, %v", got, err)
+	}
 	if got, err := st.List(ctx, "never-seen"); err != nil || len(got) != 0 {
 		t.Fatalf("List(never-seen) = %+v, %v; want nothing", got, err)
 	}

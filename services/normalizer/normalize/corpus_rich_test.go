@@ -90,6 +90,7 @@ func init() {
 	richChecks["pull_request_review"] = append(withoutTime(pull),
 		wantFold("review.state", func(ev *event.Event) string { return det(ev).ReviewState }),
 		wantString("review.html_url", func(ev *event.Event) string { return det(ev).ReviewURL }),
+		wantString("review.user.login", func(ev *event.Event) string { return det(ev).Reviewer }),
 		wantPrefix("review.body", func(ev *event.Event) string { return det(ev).CommentBody }),
 		wantTime("review.submitted_at"),
 	)
@@ -257,6 +258,270 @@ func init() {
 		wantString("zen", func(ev *event.Event) string { return det(ev).Zen }),
 		wantTime("hook.created_at"),
 	}
+	longTailChecks()
+}
+
+// longTailChecks lists the fields of the event types beyond the core ones:
+// the object each names and the facts their layouts need.
+func longTailChecks() {
+	title := func(path string) richCheck {
+		return wantString(path, func(ev *event.Event) string { return tgt(ev).Title })
+	}
+	url := func(path string) richCheck {
+		return wantString(path, func(ev *event.Event) string { return tgt(ev).URL })
+	}
+	number := func(path string) richCheck {
+		return wantInt(path, func(ev *event.Event) int64 { return int64(tgt(ev).Number) })
+	}
+	state := func(path string) richCheck {
+		return wantString(path, func(ev *event.Event) string { return tgt(ev).State })
+	}
+	str := func(path string, f func(d *event.Details) string) richCheck {
+		return wantString(path, func(ev *event.Event) string { return f(det(ev)) })
+	}
+	prefix := func(path string, f func(d *event.Details) string) richCheck {
+		return wantPrefix(path, func(ev *event.Event) string { return f(det(ev)) })
+	}
+
+	richChecks["push"] = append(richChecks["push"], richCheck{"ref type and name from the ref", func(t *testing.T, payload any, ev *event.Event) bool {
+		ref, _ := first1(payload, "ref").(string)
+		typ, name := "", ref
+		switch {
+		case strings.HasPrefix(ref, "refs/heads/"):
+			typ, name = "branch", strings.TrimPrefix(ref, "refs/heads/")
+		case strings.HasPrefix(ref, "refs/tags/"):
+			typ, name = "tag", strings.TrimPrefix(ref, "refs/tags/")
+		default:
+			return false
+		}
+		if det(ev).RefType != typ || det(ev).RefName != name {
+			t.Errorf("ref %q: ref type %q name %q, want %q %q", ref, det(ev).RefType, det(ev).RefName, typ, name)
+		}
+		return true
+	}})
+	richChecks["create"] = append(richChecks["create"], title("ref"), wantTargetType("branch|tag"))
+	richChecks["delete"] = append(richChecks["delete"], title("ref"))
+	richChecks["commit_comment"] = []richCheck{
+		prefix("comment.body", func(d *event.Details) string { return d.CommentBody }),
+		str("comment.html_url", func(d *event.Details) string { return d.CommentURL }),
+		str("comment.commit_id", func(d *event.Details) string { return d.SHA }),
+		str("comment.path", func(d *event.Details) string { return d.Path }),
+		wantInt("comment.line", func(ev *event.Event) int64 { return int64(det(ev).Line) }),
+		wantTime("comment.updated_at|comment.created_at"),
+		wantTargetType("commit"),
+	}
+	richChecks["issues"] = append(richChecks["issues"], str("milestone.title", func(d *event.Details) string { return d.Milestone }))
+	richChecks["dependabot_alert"] = []richCheck{
+		number("alert.number"), url("alert.html_url"), state("alert.state"), title("alert.security_advisory.summary"),
+		str("alert.security_vulnerability.severity|alert.security_advisory.severity", func(d *event.Details) string { return d.Severity }),
+		str("alert.dependency.package.name", func(d *event.Details) string { return d.Package }),
+		str("alert.dependency.package.ecosystem", func(d *event.Details) string { return d.Ecosystem }),
+		str("alert.security_advisory.ghsa_id", func(d *event.Details) string { return d.GHSAID }),
+		str("alert.security_advisory.cve_id", func(d *event.Details) string { return d.CVEID }),
+		str("alert.security_vulnerability.vulnerable_version_range", func(d *event.Details) string { return d.VulnerableRange }),
+		str("alert.security_vulnerability.first_patched_version.identifier", func(d *event.Details) string { return d.PatchedVersion }),
+		str("alert.dismissed_reason", func(d *event.Details) string { return d.Reason }),
+		str("alert.dependency.manifest_path", func(d *event.Details) string { return d.Path }),
+		wantTargetType("dependabot_alert"),
+	}
+	richChecks["code_scanning_alert"] = []richCheck{
+		number("alert.number"), url("alert.html_url"), state("alert.state"), title("alert.rule.description"),
+		str("alert.rule.security_severity_level|alert.rule.severity", func(d *event.Details) string { return d.Severity }),
+		str("alert.rule.id", func(d *event.Details) string { return d.Rule }),
+		str("alert.tool.name", func(d *event.Details) string { return d.Tool }),
+		str("alert.dismissed_reason", func(d *event.Details) string { return d.Reason }),
+		str("ref", func(d *event.Details) string { return d.Ref }),
+		str("commit_oid", func(d *event.Details) string { return d.SHA }),
+		str("alert.most_recent_instance.location.path", func(d *event.Details) string { return d.Path }),
+		wantTargetType("code_scanning_alert"),
+	}
+	secret := []richCheck{
+		number("alert.number"), url("alert.html_url"), state("alert.state"),
+		str("alert.secret_type_display_name|alert.secret_type", func(d *event.Details) string { return d.SecretType }),
+		wantTargetType("secret_scanning_alert"),
+	}
+	richChecks["secret_scanning_alert"] = append(slices.Clone(secret),
+		str("alert.resolution", func(d *event.Details) string { return d.Reason }),
+		richCheck{"the secret is never copied", func(t *testing.T, payload any, ev *event.Event) bool {
+			s, _ := first1(payload, "alert.secret").(string)
+			if s == "" {
+				return false
+			}
+			b, err := event.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), s) {
+				t.Errorf("event carries the secret")
+			}
+			return true
+		}},
+	)
+	richChecks["secret_scanning_alert_location"] = append(slices.Clone(secret),
+		str("location.details.path", func(d *event.Details) string { return d.Path }),
+		wantInt("location.details.start_line", func(ev *event.Event) int64 { return int64(det(ev).Line) }),
+		str("location.details.commit_sha", func(d *event.Details) string { return d.SHA }),
+	)
+	richChecks["repository_vulnerability_alert"] = []richCheck{
+		title("alert.affected_package_name"),
+		str("alert.affected_package_name", func(d *event.Details) string { return d.Package }),
+		str("alert.affected_range", func(d *event.Details) string { return d.VulnerableRange }),
+		str("alert.fixed_in", func(d *event.Details) string { return d.PatchedVersion }),
+		str("alert.ghsa_id", func(d *event.Details) string { return d.GHSAID }),
+		wantFold("alert.severity", func(ev *event.Event) string { return det(ev).Severity }),
+		str("alert.dismiss_reason", func(d *event.Details) string { return d.Reason }),
+		wantTargetType("repository_vulnerability_alert"),
+	}
+	advisory := func(p string) []richCheck {
+		return []richCheck{
+			title(p + ".summary"),
+			str(p+".severity", func(d *event.Details) string { return d.Severity }),
+			str(p+".ghsa_id", func(d *event.Details) string { return d.GHSAID }),
+			str(p+".cve_id", func(d *event.Details) string { return d.CVEID }),
+			str(p+".vulnerabilities[].package.name", func(d *event.Details) string { return d.Package }),
+			str(p+".vulnerabilities[].package.ecosystem", func(d *event.Details) string { return d.Ecosystem }),
+			str(p+".vulnerabilities[].vulnerable_version_range", func(d *event.Details) string { return d.VulnerableRange }),
+			wantTargetType(p),
+		}
+	}
+	richChecks["security_advisory"] = append(advisory("security_advisory"),
+		str("security_advisory.vulnerabilities[].first_patched_version.identifier", func(d *event.Details) string { return d.PatchedVersion }))
+	richChecks["repository_advisory"] = append(advisory("repository_advisory"), url("repository_advisory.html_url"))
+	richChecks["label"] = []richCheck{title("label.name"), str("label.name", func(d *event.Details) string { return d.Label }), wantTargetType("label")}
+	richChecks["milestone"] = []richCheck{title("milestone.title"), url("milestone.html_url"), number("milestone.number"),
+		state("milestone.state"), wantTargetType("milestone")}
+	team := []richCheck{title("team.name"), url("team.html_url"), str("team.name", func(d *event.Details) string { return d.Team }), wantTargetType("team")}
+	richChecks["team"] = slices.Clone(team)
+	richChecks["team_add"] = slices.Clone(team)
+	richChecks["membership"] = append(slices.Clone(team), str("member.login", func(d *event.Details) string { return d.Member }))
+	richChecks["member"] = append(richChecks["member"], title("member.login"), url("member.html_url"), wantTargetType("user"))
+	richChecks["organization"] = []richCheck{
+		str("membership.user.login", func(d *event.Details) string { return d.Member }),
+		str("membership.role|invitation.role", func(d *event.Details) string { return d.Role }),
+		str("invitation.login|invitation.email", func(d *event.Details) string { return d.Invitee }),
+		title("membership.user.login|invitation.login|invitation.email|organization.login"),
+		str("changes.login.from", func(d *event.Details) string { return d.Previous }),
+	}
+	richChecks["org_block"] = []richCheck{title("blocked_user.login"), url("blocked_user.html_url"),
+		str("blocked_user.login", func(d *event.Details) string { return d.BlockedUser })}
+	richChecks["deploy_key"] = []richCheck{title("key.title"), wantInt("key.id", func(ev *event.Event) int64 { return tgt(ev).ID }),
+		wantTargetType("deploy_key")}
+	richChecks["installation"] = []richCheck{url("installation.html_url"),
+		str("installation.account.login", func(d *event.Details) string { return d.Account }), wantTargetType("installation"),
+		{"repositories gained or lost", func(t *testing.T, payload any, ev *event.Event) bool {
+			action, _ := first1(payload, "action").(string)
+			repos := strings1(values(payload, "repositories[].full_name"))
+			var added, removed []string
+			switch action {
+			case "created":
+				added = repos
+			case "deleted":
+				removed = repos
+			default:
+				if len(repos) == 0 {
+					return false
+				}
+			}
+			if !slices.Equal(det(ev).RepositoriesAdded, added) || !slices.Equal(det(ev).RepositoriesRemoved, removed) {
+				t.Errorf("%s: added %v removed %v, want %v %v", action, det(ev).RepositoriesAdded, det(ev).RepositoriesRemoved, added, removed)
+			}
+			return true
+		}},
+	}
+	richChecks["installation_repositories"] = []richCheck{url("installation.html_url"),
+		str("installation.account.login", func(d *event.Details) string { return d.Account }),
+		wantList("repositories_added[].full_name", func(ev *event.Event) []string { return det(ev).RepositoriesAdded }),
+		wantList("repositories_removed[].full_name", func(ev *event.Event) []string { return det(ev).RepositoriesRemoved }),
+	}
+	richChecks["installation_target"] = []richCheck{str("account.login", func(d *event.Details) string { return d.Account }),
+		str("changes.login.from", func(d *event.Details) string { return d.Previous })}
+	richChecks["gollum"] = []richCheck{
+		wantList("pages[].title", func(ev *event.Event) []string {
+			return names(det(ev).Pages, func(p event.WikiPage) string { return p.Title })
+		}),
+		wantList("pages[].html_url", func(ev *event.Event) []string {
+			return names(det(ev).Pages, func(p event.WikiPage) string { return p.URL })
+		}),
+		wantList("pages[].action", func(ev *event.Event) []string {
+			return names(det(ev).Pages, func(p event.WikiPage) string { return p.Action })
+		}),
+	}
+	pkg := func(p string) []richCheck {
+		return []richCheck{title(p + ".name"), str(p+".name", func(d *event.Details) string { return d.Package }),
+			str(p+".package_version.version|"+p+".package_version.name", func(d *event.Details) string { return d.PackageVersion }),
+			url(p + ".package_version.html_url|" + p + ".html_url"), wantTargetType("package")}
+	}
+	richChecks["package"] = pkg("package")
+	richChecks["registry_package"] = pkg("registry_package")
+	richChecks["project"] = []richCheck{title("project.name"), url("project.html_url"), number("project.number"), state("project.state")}
+	richChecks["project_column"] = []richCheck{title("project_column.name")}
+	richChecks["project_card"] = []richCheck{wantPrefix("project_card.note", func(ev *event.Event) string { return tgt(ev).Body })}
+	richChecks["projects_v2"] = []richCheck{title("projects_v2.title"), number("projects_v2.number")}
+	richChecks["projects_v2_item"] = []richCheck{str("projects_v2_item.content_type", func(d *event.Details) string { return d.ContentType })}
+	richChecks["projects_v2_status_update"] = []richCheck{str("projects_v2_status_update.status", func(d *event.Details) string { return d.Status })}
+	richChecks["merge_group"] = []richCheck{str("merge_group.head_sha", func(d *event.Details) string { return d.SHA }),
+		str("merge_group.base_ref", func(d *event.Details) string { return d.Ref }), str("reason", func(d *event.Details) string { return d.Reason })}
+	richChecks["meta"] = []richCheck{wantInt("hook_id", func(ev *event.Event) int64 { return tgt(ev).ID }), wantTargetType("hook")}
+	richChecks["sponsorship"] = []richCheck{title("sponsorship.sponsorable.login"),
+		str("sponsorship.sponsor.login", func(d *event.Details) string { return d.Sponsor }),
+		str("sponsorship.tier.name", func(d *event.Details) string { return d.Tier }),
+		str("changes.tier.from.name", func(d *event.Details) string { return d.Previous })}
+	richChecks["marketplace_purchase"] = []richCheck{title("marketplace_purchase.plan.name"),
+		str("marketplace_purchase.account.login", func(d *event.Details) string { return d.Account }),
+		str("previous_marketplace_purchase.plan.name", func(d *event.Details) string { return d.Previous })}
+	richChecks["deployment"] = []richCheck{title("deployment.environment"),
+		str("deployment.environment", func(d *event.Details) string { return d.Environment }),
+		str("deployment.ref", func(d *event.Details) string { return d.Ref }),
+		str("deployment.sha", func(d *event.Details) string { return d.SHA }),
+		wantInt("deployment.id", func(ev *event.Event) int64 { return tgt(ev).ID }), wantTargetType("deployment")}
+	richChecks["deployment_protection_rule"] = []richCheck{str("environment", func(d *event.Details) string { return d.Environment }),
+		str("event", func(d *event.Details) string { return d.Trigger }), wantTargetType("deployment")}
+	richChecks["deployment_review"] = []richCheck{url("workflow_run.html_url"),
+		str("environment", func(d *event.Details) string { return d.Environment }),
+		prefix("comment", func(d *event.Details) string { return d.CommentBody }), wantTargetType("workflow_run")}
+	richChecks["check_run"] = append(richChecks["check_run"],
+		str("check_run.details_url", func(d *event.Details) string { return d.TargetURL }),
+		str("requested_action.identifier", func(d *event.Details) string { return d.RequestedAction }),
+		prefix("check_run.output.title", func(d *event.Details) string { return d.Description }),
+		wantInts("check_run.pull_requests[].number", func(ev *event.Event) []int { return det(ev).PullRequests }))
+	richChecks["check_suite"] = append(richChecks["check_suite"],
+		wantInts("check_suite.pull_requests[].number", func(ev *event.Event) []int { return det(ev).PullRequests }))
+	richChecks["workflow_run"] = append(richChecks["workflow_run"],
+		wantInts("workflow_run.pull_requests[].number", func(ev *event.Event) []int { return det(ev).PullRequests }))
+	richChecks["pull_request_review_thread"] = []richCheck{
+		prefix("thread.comments[].body", func(d *event.Details) string { return d.CommentBody }),
+		str("thread.comments[].html_url", func(d *event.Details) string { return d.CommentURL }),
+		str("thread.comments[].path", func(d *event.Details) string { return d.Path }),
+		number("pull_request.number"), wantTargetType("pull_request")}
+	richChecks["repository_ruleset"] = []richCheck{title("repository_ruleset.name"),
+		url("repository_ruleset._links.html.href"),
+		str("repository_ruleset.enforcement", func(d *event.Details) string { return d.Status })}
+	richChecks["branch_protection_rule"] = []richCheck{title("rule.name"), wantTargetType("branch_protection_rule")}
+	richChecks["sub_issues"] = []richCheck{title("parent_issue.title"), number("parent_issue.number"),
+		wantString("sub_issue.title", func(ev *event.Event) string {
+			if r := det(ev).Related; r != nil {
+				return r.Title
+			}
+			return ""
+		})}
+	richChecks["workflow_dispatch"] = []richCheck{str("workflow", func(d *event.Details) string { return d.WorkflowName }),
+		str("ref", func(d *event.Details) string { return d.Ref }), title("workflow")}
+	richChecks["repository_dispatch"] = []richCheck{str("action", func(d *event.Details) string { return d.Trigger }),
+		str("branch", func(d *event.Details) string { return d.Ref })}
+	richChecks["page_build"] = []richCheck{str("build.status", func(d *event.Details) string { return d.Status }),
+		str("build.commit", func(d *event.Details) string { return d.SHA })}
+	richChecks["repository_import"] = []richCheck{str("status", func(d *event.Details) string { return d.Status })}
+	richChecks["custom_property"] = []richCheck{title("definition.property_name")}
+	richChecks["custom_property_values"] = []richCheck{
+		wantList("new_property_values[].property_name", func(ev *event.Event) []string { return det(ev).ChangedFields })}
+	richChecks["personal_access_token_request"] = []richCheck{
+		str("personal_access_token_request.owner.login", func(d *event.Details) string { return d.Member })}
+	richChecks["secret_scanning_scan"] = []richCheck{str("type", func(d *event.Details) string { return d.ScanType })}
+	richChecks["repository"] = append(richChecks["repository"],
+		str("changes.repository.name.from", func(d *event.Details) string { return d.Previous }))
+	richChecks["discussion"] = append(richChecks["discussion"],
+		str("changes.category.from.name|changes.title.from", func(d *event.Details) string { return d.Previous }),
+		prefix("answer.body", func(d *event.Details) string { return d.CommentBody }))
 }
 
 // commonChecks apply to every event of the corpus.
@@ -566,14 +831,35 @@ func wantTime(path string) richCheck {
 	}}
 }
 
+// wantTargetType checks the target's type: typ, or one of "a|b".
 func wantTargetType(typ string) richCheck {
 	return richCheck{"target type", func(t *testing.T, payload any, ev *event.Event) bool {
 		want := typ
 		if typ == "issue" && first1(payload, "issue.pull_request") != nil {
 			want = "pull_request"
 		}
-		if ev.Data.Target == nil || ev.Data.Target.Type != want {
+		if ev.Data.Target == nil || !slices.Contains(strings.Split(want, "|"), ev.Data.Target.Type) {
 			t.Errorf("target = %+v, want type %q", ev.Data.Target, want)
+		}
+		return true
+	}}
+}
+
+func wantInts(path string, got func(*event.Event) []int) richCheck {
+	return richCheck{path, func(t *testing.T, payload any, ev *event.Event) bool {
+		var want []int
+		for _, v := range values(payload, path) {
+			if n, ok := v.(json.Number); ok {
+				if i, err := n.Int64(); err == nil {
+					want = append(want, int(i))
+				}
+			}
+		}
+		if len(want) == 0 {
+			return false
+		}
+		if g := got(ev); !slices.Equal(g, want[:min(len(want), maxListed)]) {
+			t.Errorf("%s: event has %v, payload %v", path, g, want)
 		}
 		return true
 	}}

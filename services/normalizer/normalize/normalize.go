@@ -69,11 +69,7 @@ func build(d delivery.Delivery, body []byte, trim bool) (event.Event, error) {
 	b := builder{d: d}
 	typed := github.EventForType(d.Event)
 	if trim {
-		p := commonProjection
-		if typed != nil {
-			p = payloadProjection(d.Event)
-		}
-		small, err := project(body, p)
+		small, err := project(body, payloadProjection(d.Event))
 		if err != nil {
 			return event.Event{}, fmt.Errorf("%w: reading %s payload: %s", ErrPayload, d.Event, err)
 		}
@@ -115,9 +111,16 @@ func build(d delivery.Delivery, body []byte, trim bool) (event.Event, error) {
 		}
 		b.fillGeneric(&g)
 	}
-	if useTyped {
+	switch {
+	case useTyped:
 		b.rich(typed)
 		b.supplement(body)
+	case typed == nil:
+		b.untyped(body)
+	default:
+		// go-github could not decode this payload of a known type: name
+		// its object the way an unknown type's is named.
+		b.genericTarget(body)
 	}
 	return b.event(), nil
 }
@@ -282,6 +285,7 @@ func (b *builder) event() event.Event {
 		// years past 9999): fall back to when the gateway received it.
 		t = b.d.ReceivedAt
 	}
+	b.webLinksOnly()
 	var details *event.Details
 	if !reflect.ValueOf(b.details).IsZero() {
 		d := b.details

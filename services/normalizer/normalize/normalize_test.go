@@ -221,13 +221,19 @@ func TestNormalizeFields(t *testing.T) {
 		},
 		{
 			fixture: "create", kind: "create.created", subject: "Acme/api@v1.2.0", nats: "github.event.acme.api.create.created",
-			time: received, source: "https://github.com/Acme/api", noTarget: true,
-			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.RefType, "tag") },
+			time: received, source: "https://github.com/Acme/api",
+			check: func(t *testing.T, ev event.Event) {
+				wantDetail(t, ev.Data.Details.RefType, "tag")
+				wantTarget(t, ev, "tag", "v1.2.0", "https://github.com/Acme/api/tree/v1.2.0")
+			},
 		},
 		{
 			fixture: "delete", kind: "delete.deleted", subject: "Acme/api@feature/old", nats: "github.event.acme.api.delete.deleted",
-			time: received, source: "https://github.com/Acme/api", noTarget: true,
-			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.Ref, "feature/old") },
+			time: received, source: "https://github.com/Acme/api",
+			check: func(t *testing.T, ev event.Event) {
+				wantDetail(t, ev.Data.Details.Ref, "feature/old")
+				wantTarget(t, ev, "branch", "feature/old", "") // a deleted branch has no page
+			},
 		},
 		{
 			fixture: "release.published", kind: "release.published", subject: "Acme/api@v1.2.0", nats: "github.event.acme.api.release.published",
@@ -249,11 +255,12 @@ func TestNormalizeFields(t *testing.T) {
 		},
 		{
 			fixture: "fork", kind: "fork.created", subject: "Acme/api", nats: "github.event.acme.api.fork.created",
-			time: at("2026-05-08T08:00:00Z"), source: "https://github.com/Acme/api", noTarget: true,
+			time: at("2026-05-08T08:00:00Z"), source: "https://github.com/Acme/api",
 			check: func(t *testing.T, ev event.Event) {
 				if ev.Data.Details.ForkName != "frank/api" || ev.Data.Actor.Login != "frank" {
 					t.Errorf("fork = %+v actor %+v", ev.Data.Details, ev.Data.Actor)
 				}
+				wantTarget(t, ev, "fork", "frank/api", "https://github.com/frank/api")
 			},
 		},
 		{
@@ -307,16 +314,17 @@ func TestNormalizeFields(t *testing.T) {
 		},
 		{
 			fixture: "member.added", kind: "member.added", subject: "Acme/api", nats: "github.event.acme.api.member.added",
-			time: received, source: "https://github.com/Acme/api", noTarget: true,
+			time: received, source: "https://github.com/Acme/api",
 			check: func(t *testing.T, ev event.Event) {
 				if ev.Data.Details.Member != "grace" || ev.Data.Details.Permission != "write" {
 					t.Errorf("member = %+v", ev.Data.Details)
 				}
+				wantTarget(t, ev, "user", "grace", "https://github.com/grace")
 			},
 		},
 		{
 			fixture: "member.edited", kind: "member.edited", subject: "Acme/api", nats: "github.event.acme.api.member.edited",
-			time: received, source: "https://github.com/Acme/api", noTarget: true,
+			time: received, source: "https://github.com/Acme/api",
 			check: func(t *testing.T, ev event.Event) { wantDetail(t, ev.Data.Details.Permission, "maintain") },
 		},
 		{
@@ -343,7 +351,11 @@ func TestNormalizeFields(t *testing.T) {
 		},
 		{
 			fixture: "organization.member_added", kind: "organization.member_added", subject: "Acme",
-			nats: "github.event.acme._.organization.member_added", time: received, source: "https://github.com/Acme", noTarget: true,
+			nats: "github.event.acme._.organization.member_added", time: received, source: "https://github.com/Acme",
+			check: func(t *testing.T, ev event.Event) {
+				wantTarget(t, ev, "user", "heidi", "https://github.com/heidi")
+				wantDetail(t, ev.Data.Details.Role, "member")
+			},
 		},
 		{
 			fixture: "future_event.exploded", kind: "future_event.exploded", subject: "Acme/api",
@@ -545,5 +557,18 @@ func wantDetail[T comparable](t *testing.T, got, want T) {
 	t.Helper()
 	if got != want {
 		t.Errorf("detail = %v, want %v", got, want)
+	}
+}
+
+// wantTarget checks the type, title and URL of an event's target.
+func wantTarget(t *testing.T, ev event.Event, typ, title, url string) {
+	t.Helper()
+	tg := ev.Data.Target
+	if tg == nil {
+		t.Errorf("no target, want %s %q", typ, title)
+		return
+	}
+	if tg.Type != typ || tg.Title != title || tg.URL != url {
+		t.Errorf("target = %s %q %q, want %s %q %q", tg.Type, tg.Title, tg.URL, typ, title, url)
 	}
 }

@@ -48,7 +48,7 @@ var (
 	userProjection = only("login", "name", "type", "html_url")
 	repoProjection = only("name", "full_name", "html_url", "private", "default_branch",
 		"stargazers_count", "pushed_at", "created_at", "description").with("owner", userProjection)
-	orgProjection   = only("login", "html_url")
+	orgProjection   = only("login", "html_url", "id")
 	labelProjection = only("name")
 	teamProjection  = only("slug", "name")
 	issueProjection = only("number", "id", "title", "html_url", "state", "body", "draft",
@@ -61,14 +61,10 @@ var (
 		with("base", only("ref")).with("head", only("ref", "sha"))
 )
 
-// commonProjection keeps what every payload shares and drops the rest: the
-// fields of the generic decoding.
-var commonProjection = only("action").
-	with("repository", repoProjection).with("organization", orgProjection).with("sender", userProjection)
-
 // payloadProjection returns the projection of a payload of the named event:
-// the shared objects trimmed, the bulky objects of the rich kinds trimmed
-// too, and every other member kept whole so go-github sees it.
+// the shared objects trimmed, the bulky objects of the core kinds trimmed
+// too, and every other member kept whole so go-github, or the decoding of
+// types go-github does not know, sees it.
 func payloadProjection(eventName string) *projection {
 	if p, ok := payloadProjections[eventName]; ok {
 		return p
@@ -92,6 +88,10 @@ func topLevel() *projection {
 var (
 	defaultProjection  = topLevel()
 	payloadProjections = map[string]*projection{
+		// The installation is the object of these events: keep it whole.
+		"installation":              topLevel().with("installation", keepWhole),
+		"installation_repositories": topLevel().with("installation", keepWhole),
+		"installation_target":       topLevel().with("installation", keepWhole),
 		"issues": topLevel().with("issue", issueProjection).
 			with("label", labelProjection).with("assignee", userProjection),
 		"issue_comment": topLevel().with("issue", issueProjection).
@@ -100,7 +100,7 @@ var (
 			with("label", labelProjection).with("assignee", userProjection).
 			with("requested_reviewer", userProjection).with("requested_team", teamProjection),
 		"pull_request_review": topLevel().with("pull_request", pullProjection).
-			with("review", only("state", "html_url", "body", "submitted_at")),
+			with("review", only("state", "html_url", "body", "submitted_at").with("user", userProjection)),
 		"pull_request_review_comment": topLevel().with("pull_request", pullProjection).
 			with("comment", only("body", "html_url", "path", "created_at", "updated_at")),
 	}

@@ -1,7 +1,6 @@
 package normalize
 
 import (
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ func (b *builder) rich(typed any) {
 		b.issue(e.GetIssue())
 		b.details.Label = e.GetLabel().GetName()
 		b.details.Assignee = e.GetAssignee().GetLogin()
+		b.details.Milestone = e.GetMilestone().GetTitle()
 	case *github.IssueCommentEvent:
 		b.issue(e.GetIssue())
 		c := e.GetComment()
@@ -40,6 +40,9 @@ func (b *builder) rich(typed any) {
 		if t := teamName(e.GetRequestedTeam()); t != "" {
 			b.details.RequestedTeams = []string{t}
 		}
+		if strings.HasSuffix(e.GetAction(), "milestoned") {
+			b.details.Milestone = e.GetPullRequest().GetMilestone().GetTitle()
+		}
 		if pr := e.GetPullRequest(); pr != nil && b.details.RequestedReviewers == nil && b.details.RequestedTeams == nil {
 			b.details.RequestedReviewers = logins(pr.RequestedReviewers)
 			b.details.RequestedTeams = teamNames(pr.RequestedTeams)
@@ -49,6 +52,7 @@ func (b *builder) rich(typed any) {
 		r := e.GetReview()
 		b.details.ReviewState = strings.ToLower(r.GetState())
 		b.details.ReviewURL = r.GetHTMLURL()
+		b.details.Reviewer = r.GetUser().GetLogin()
 		b.details.CommentBody = truncate(r.GetBody())
 		b.when = first(r.GetSubmittedAt().Time, b.when)
 	case *github.PullRequestReviewCommentEvent:
@@ -61,13 +65,9 @@ func (b *builder) rich(typed any) {
 	case *github.PushEvent:
 		b.push(e)
 	case *github.CreateEvent:
-		b.details.Ref = e.GetRef()
-		b.details.RefType = e.GetRefType()
-		b.subject = b.repoSubject("@", e.GetRef())
+		b.ref(e.GetRef(), e.GetRefType(), true)
 	case *github.DeleteEvent:
-		b.details.Ref = e.GetRef()
-		b.details.RefType = e.GetRefType()
-		b.subject = b.repoSubject("@", e.GetRef())
+		b.ref(e.GetRef(), e.GetRefType(), false)
 	case *github.ReleaseEvent:
 		b.release(e.GetRelease())
 	case *github.StarEvent:
@@ -79,6 +79,9 @@ func (b *builder) rich(typed any) {
 		f := e.GetForkee()
 		b.details.ForkName = f.GetFullName()
 		b.details.ForkURL = f.GetHTMLURL()
+		if f.GetFullName() != "" {
+			b.target = &event.Target{Type: "fork", ID: f.GetID(), Title: f.GetFullName(), URL: f.GetHTMLURL(), Author: f.GetOwner().GetLogin()}
+		}
 		b.details.StarCount = e.GetRepo().GetStargazersCount()
 		b.when = first(f.GetCreatedAt().Time)
 	case *github.WorkflowRunEvent:
@@ -87,6 +90,9 @@ func (b *builder) rich(typed any) {
 		b.workflowJob(e.GetWorkflowJob())
 	case *github.CheckRunEvent:
 		b.checkRun(e.GetCheckRun())
+		if ra := e.GetRequestedAction(); ra != nil {
+			b.details.RequestedAction = ra.Identifier
+		}
 	case *github.CheckSuiteEvent:
 		b.checkSuite(e.GetCheckSuite())
 	case *github.DeploymentStatusEvent:
@@ -100,6 +106,7 @@ func (b *builder) rich(typed any) {
 		b.details.CommentURL = c.GetHTMLURL()
 		b.when = first(c.GetUpdatedAt().Time, c.GetCreatedAt().Time, b.when)
 	case *github.MemberEvent:
+		b.target = userTarget(e.GetMember())
 		b.details.Member = e.GetMember().GetLogin()
 		if ch := e.GetChanges(); ch != nil {
 			b.details.Permission = ch.GetPermission().GetTo()
@@ -120,26 +127,28 @@ func (b *builder) rich(typed any) {
 	case *github.PingEvent:
 		b.details.Zen = e.GetZen()
 		b.when = e.GetHook().GetCreatedAt().Time
+	default:
+		b.longTail(typed)
 	}
 }
 
-// supplementFields holds the members of a payload that ghnotify uses and
-// go-github's event type lacks.
-type supplementFields struct {
-	Label *struct {
-		Name string `json:"name"`
-	} `json:"label"`
-}
-
-// supplement fills from body the fields go-github's type for the event
-// does not decode: the label of a labeled or unlabeled discussion.
-func (b *builder) supplement(body []byte) {
-	if b.d.Event != "discussion" {
+// ref fills the target and details of a create or delete event. A
+// deleted ref has no page to link.
+func (b *builder) ref(ref, refType string, exists bool) {
+	b.details.Ref = ref
+	b.details.RefType = refType
+	b.setRefName(ref)
+	b.subject = b.repoSubject("@", ref)
+	if ref == "" {
 		return
 	}
-	var f supplementFields
-	if json.Unmarshal(body, &f) == nil && f.Label != nil {
-		b.details.Label = f.Label.Name
+	typ := refType
+	if typ == "" {
+		typ = "ref"
+	}
+	b.target = &event.Target{Type: typ, Title: b.details.RefName}
+	if exists {
+		b.target.URL = b.repoPage("tree", b.details.RefName)
 	}
 }
 
@@ -205,12 +214,20 @@ func (b *builder) push(e *github.PushEvent) {
 	d.Created = e.GetCreated()
 	d.Deleted = e.GetDeleted()
 	d.CompareURL = e.GetCompare()
-	d.CommitCount = len(e.Commits)
+	switch ref := e.GetRef(); {
+	case strings.HasPrefix(ref, "refs/heads/"):
+		d.RefType = "branch"
+	case strings.HasPrefix(ref, "refs/tags/"):
+		d.RefType = "tag"
+	}
+	b.setRefName(e.GetRef())
 	if hc := e.GetHeadCommit(); hc != nil {
 		c := commit(hc)
 		d.HeadCommit = &c
 	}
 	commits := slices.DeleteFunc(slices.Clone(e.Commits), func(c *github.HeadCommit) bool { return c == nil })
+	// Every commit the payload lists counts; only maxCommits are copied.
+	d.CommitCount = len(commits)
 	for _, c := range commits {
 		if len(d.Commits) == maxCommits {
 			break
@@ -316,6 +333,7 @@ func (b *builder) workflowRun(r *github.WorkflowRun, w *github.Workflow) {
 	b.details.Conclusion = r.GetConclusion()
 	b.details.SHA = r.GetHeadSHA()
 	b.details.Trigger = r.GetEvent()
+	b.details.PullRequests = pullNumbers(r.PullRequests)
 	b.subject = b.repoSubject("/actions/runs/", idString(r.GetID()))
 	b.when = first(r.GetUpdatedAt().Time, r.GetRunStartedAt().Time, r.GetCreatedAt().Time)
 }
@@ -356,6 +374,9 @@ func (b *builder) checkRun(c *github.CheckRun) {
 	b.details.Status = c.GetStatus()
 	b.details.Conclusion = c.GetConclusion()
 	b.details.SHA = c.GetHeadSHA()
+	b.details.Description = truncate(c.GetOutput().GetTitle())
+	b.details.TargetURL = webOnly(c.GetDetailsURL())
+	b.details.PullRequests = pullNumbers(c.PullRequests)
 	b.subject = b.repoSubject("@", c.GetHeadSHA())
 	b.when = first(c.GetCompletedAt().Time, c.GetStartedAt().Time)
 }
@@ -368,9 +389,11 @@ func (b *builder) checkSuite(c *github.CheckSuite) {
 		Type:       "check_suite",
 		ID:         c.GetID(),
 		Title:      c.GetApp().GetName(),
+		URL:        b.repoPage("commit", c.GetHeadSHA(), "checks"),
 		State:      c.GetStatus(),
 		HeadBranch: c.GetHeadBranch(),
 	}
+	b.details.PullRequests = pullNumbers(c.PullRequests)
 	b.details.WorkflowName = c.GetApp().GetName()
 	b.details.Status = c.GetStatus()
 	b.details.Conclusion = c.GetConclusion()
@@ -387,11 +410,15 @@ func (b *builder) deploymentStatus(dep *github.Deployment, st *github.Deployment
 	if url == "" {
 		url = st.GetLogURL()
 	}
+	page := url
+	if page == "" {
+		page = b.repoPage("deployments")
+	}
 	b.target = &event.Target{
 		Type:  "deployment",
 		ID:    dep.GetID(),
 		Title: dep.GetEnvironment(),
-		URL:   url,
+		URL:   page,
 		State: st.GetState(),
 	}
 	env := st.GetEnvironment()
@@ -403,6 +430,7 @@ func (b *builder) deploymentStatus(dep *github.Deployment, st *github.Deployment
 	b.details.Description = truncate(st.GetDescription())
 	b.details.SHA = dep.GetSHA()
 	b.details.Ref = dep.GetRef()
+	b.setRefName(dep.GetRef())
 	b.details.TargetURL = url
 	b.subject = b.repoSubject("/deployments/", idString(dep.GetID()))
 	b.when = first(st.GetUpdatedAt().Time, st.GetCreatedAt().Time)

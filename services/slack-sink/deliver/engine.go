@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
+	"github.com/ghnotify/ghnotify/services/slack-sink/schedule"
 	"github.com/ghnotify/ghnotify/shared/consume"
 	"github.com/ghnotify/ghnotify/shared/deadletter"
 	"github.com/ghnotify/ghnotify/shared/event"
@@ -82,6 +83,9 @@ type Stores struct {
 	Trace Tracer
 	// DLQ receives dead letters.
 	DLQ consume.DeadLetterer
+	// Held keeps the events quiet hours and digests hold back; nil posts
+	// every event at once.
+	Held Holder
 }
 
 // Engine routes events and runs the per-destination queues.
@@ -93,6 +97,7 @@ type Engine struct {
 	threads KeyValue
 	trace   Tracer
 	dlq     consume.DeadLetterer
+	held    Holder
 	settler *consume.Settler
 	metrics *metrics
 
@@ -124,7 +129,7 @@ func New(ctx context.Context, cfg Config, table *routes.Table, st Stores, reg pr
 	work, abort := context.WithCancel(context.WithoutCancel(ctx))
 	halt, stopping := context.WithCancel(work)
 	e := &Engine{
-		cfg: cfg, log: log, sent: st.Sent, threads: st.Threads, trace: st.Trace, dlq: st.DLQ,
+		cfg: cfg, log: log, sent: st.Sent, threads: st.Threads, trace: st.Trace, dlq: st.DLQ, held: st.Held,
 		settler: &consume.Settler{Stage: trace.StageSink, DLQ: st.DLQ, MaxDeliver: cfg.MaxDeliver, MaxHold: cfg.MaxHold, Now: cfg.Now, Log: log},
 		metrics: newMetrics(reg), work: work, abort: abort, halt: halt, stopping: stopping,
 		slots: make(chan struct{}, cfg.MaxInFlight), queues: map[string]*queue{},
@@ -187,6 +192,10 @@ type pendingMsg struct {
 	// until is when the failed destinations are worth trying again.
 	until  time.Time
 	stopKA chan struct{}
+	// released marks an event or digest the holder released (see held.go);
+	// digest is the digest it carries.
+	released bool
+	digest   *schedule.Batch
 }
 
 // job is one event for one destination.
@@ -309,15 +318,21 @@ func (s *Engine) Handle(msg jetstream.Msg) {
 	}
 	var ev *event.Event
 	var targets []routes.Target
+	var digest *schedule.Batch
+	table := s.table.Load()
+	released := msg.Headers().Get(HeaderReleaseTo) != ""
 	// A panic while decoding or routing fails this event for
 	// good (dead letter with the panic); the sink goes on.
 	err := consume.Protect(func() (err error) {
+		if released {
+			ev, digest, targets, err = s.released(msg, table)
+			return err
+		}
 		ev, err = event.Unmarshal(msg.Data())
 		if err != nil {
 			s.metrics.events.WithLabelValues("invalid").Inc()
 			return consume.Permanent(fmt.Errorf("decoding canonical event: %w", err))
 		}
-		table := s.table.Load()
 		dec := limitReplay(msg.Headers(), table.Decide(routes.NewFacts(ev)))
 		for _, sk := range dec.Skips {
 			s.metrics.skips.WithLabelValues(orNone(sk.Route), orNone(sk.Destination)).Inc()
@@ -344,9 +359,13 @@ func (s *Engine) Handle(msg jetstream.Msg) {
 		return
 	}
 	s.metrics.events.WithLabelValues("routed").Inc()
-	p := &pendingMsg{s: s, msg: msg, ev: ev, seq: streamSeq(msg), left: len(targets), stopKA: make(chan struct{})}
+	p := &pendingMsg{s: s, msg: msg, ev: ev, seq: streamSeq(msg), left: len(targets), stopKA: make(chan struct{}), released: released, digest: digest}
 	go p.keepAlive(max(s.cfg.AckWait/3, 10*time.Millisecond))
 	for _, tg := range targets {
+		if plan, later := s.planFor(p, tg, table); later {
+			go p.done(tg, s.hold(p, tg, plan))
+			continue
+		}
 		s.queueFor(tg.Destination).push(&job{p: p, ev: ev, target: tg})
 	}
 }
@@ -508,7 +527,7 @@ func (s *Engine) process(ctx context.Context, j *job) error {
 		return s.deadLetter(ctx, j, key, fmt.Sprintf("destination type %q cannot post", dest.Type), log)
 	}
 
-	var th Thread
+	th := Thread{Mentions: j.target.Mentions}
 	threadKey := ""
 	if t := j.ev.Data.Target; j.target.Thread && t != nil && t.Number > 0 && j.ev.Data.Repository != nil {
 		threadKey = ThreadKey(dest.Name, j.ev.Data.Repository.FullName, t.Number)
@@ -529,7 +548,7 @@ func (s *Engine) process(ctx context.Context, j *job) error {
 			return errStopping
 		}
 		start := time.Now()
-		t, err := poster.Post(ctx, j.ev, th)
+		t, err := s.post(ctx, poster, j, th)
 		if err == nil {
 			s.metrics.postTime.WithLabelValues(dest.Name).Observe(time.Since(start).Seconds())
 			thread = t

@@ -22,7 +22,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ghnotify_sink_events_total", Help: "Canonical events the sink received, by outcome (routed, skipped, invalid, panicked).",
 		}, []string{"outcome"}),
 		posts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ghnotify_sink_posts_total", Help: "Posts per route and destination, by outcome (posted, duplicate, dead_lettered, retry_later: handed back to JetStream).",
+			Name: "ghnotify_sink_posts_total", Help: "Posts per route and destination, by outcome (posted, duplicate, dead_lettered, retry_later: handed back to JetStream, held: until quiet hours end, digested: collected into a digest).",
 		}, []string{"route", "destination", "outcome"}),
 		skips: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ghnotify_sink_skips_total", Help: "Events not posted, per route and destination (route none: no route matched).",

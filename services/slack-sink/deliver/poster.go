@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
 	"github.com/ghnotify/ghnotify/shared/event"
 )
 
@@ -26,6 +27,9 @@ type Thread struct {
 	// Broadcast also shows the reply outside the thread: the route asked
 	// for broadcast_final and the event is a final state (merged, closed).
 	Broadcast bool
+	// Mentions are whom the post may mention: the routes file's people
+	// map and the route's mention list.
+	Mentions routes.Mentions
 }
 
 // Class says what to do about a failed post.

@@ -260,8 +260,10 @@ func (l *loader) number(n ast.Node, what string) float64 {
 
 func (l *loader) table(n ast.Node, t *Table) {
 	var routesNode, defaultNode ast.Node
-	for _, e := range l.mapping(n, "routes file", "destinations", "routes", "default") {
+	for _, e := range l.mapping(n, "routes file", "destinations", "routes", "default", "people") {
 		switch e.key {
+		case "people":
+			t.People = l.peopleKey(e.val)
 		case "destinations":
 			for _, d := range l.mapping(e.val, "destinations", anyKey(e.val)...) {
 				if dest := l.destination(d); dest != nil {
@@ -344,7 +346,7 @@ func (l *loader) destination(e entry) *Destination {
 			}
 		}
 	}
-	known = append(known, "rate", "burst", "match")
+	known = append(known, "rate", "burst", "match", "quiet")
 	entries := l.mapping(e.val, what, known...)
 	f := &Fields{l: l, name: e.key, what: what, nameAt: e.keyNode, vals: map[string]ast.Node{}}
 	var present []string
@@ -363,7 +365,7 @@ func (l *loader) destination(e entry) *Destination {
 		d.Type = present[0]
 		typ := types[d.Type]
 		for _, fe := range entries {
-			if types[fe.key] == nil && !contains(typ.Keys(), fe.key) && !contains([]string{"rate", "burst", "match"}, fe.key) {
+			if types[fe.key] == nil && !contains(typ.Keys(), fe.key) && !contains([]string{"rate", "burst", "match", "quiet"}, fe.key) {
 				l.errorf(fe.val, "%s: %s applies to %s destinations only", what, fe.key, typeList(types.owners(fe.key), "and"))
 			}
 		}
@@ -380,6 +382,8 @@ func (l *loader) destination(e entry) *Destination {
 			d.Burst = int(l.number(fe.val, what+": burst"))
 		case "match":
 			d.Filter = l.cond(fe.val, what+": match")
+		case "quiet":
+			d.Quiet = l.quiet(fe.val, what)
 		}
 	}
 	return d
@@ -407,7 +411,7 @@ func (l *loader) interpolate(n ast.Node, what, s string) string {
 	})
 }
 
-var routeKeys = []string{"name", "match", "to", "drop", "continue", "thread", "broadcast_final"}
+var routeKeys = []string{"name", "match", "to", "drop", "continue", "thread", "broadcast_final", "urgent", "digest", "mention"}
 
 func (l *loader) route(n ast.Node, t *Table) *Route {
 	line, _ := pos(n)
@@ -423,7 +427,7 @@ func (l *loader) route(n ast.Node, t *Table) *Route {
 		what = fmt.Sprintf("route on line %d", line)
 		l.errorf(n, "%s needs a name", what)
 	}
-	var toNode, threadNode, broadcastNode ast.Node
+	var toNode, threadNode, broadcastNode, urgentNode ast.Node
 	for _, e := range entries {
 		switch e.key {
 		case "match":
@@ -438,13 +442,24 @@ func (l *loader) route(n ast.Node, t *Table) *Route {
 		case "thread":
 			threadNode = e.val
 			r.Thread = l.boolean(e.val, what+": thread")
+		case "mention":
+			r.Mention = l.mentions(e.val, what+": mention", t.People)
 		case "broadcast_final":
 			r.BroadcastFinal = l.boolean(e.val, what+": broadcast_final")
 			if r.BroadcastFinal {
 				broadcastNode = e.keyNode
 			}
+		case "urgent":
+			urgentNode = e.keyNode
+			r.Urgent = l.urgent(e.val, what)
+		case "digest":
+			if urgentNode == nil {
+				urgentNode = e.keyNode
+			}
+			r.Digest = l.digest(e.val, what)
 		}
 	}
+	l.checkSchedule(r, t, urgentNode, what)
 	if broadcastNode != nil && !r.Thread {
 		l.errorf(broadcastNode, "%s: broadcast_final needs thread: true", what)
 	}

@@ -270,8 +270,33 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("%s not sent by the default webhook route", k)
 		}
 	}
-	if d := tb.Decide(routes.NewFacts(ev("pull_request.labeled"))); len(d.Targets) != 0 {
-		t.Errorf("pull_request.labeled sent by the default route")
+	for _, k := range []string{"pull_request.labeled", "watch.started", "release.created", "workflow_run.requested"} {
+		if d := tb.Decide(routes.NewFacts(ev(k))); len(d.Targets) != 0 {
+			t.Errorf("%s sent by the default route", k)
+		}
+	}
+	run := func(conclusion, branch string) *event.Event {
+		return ev("workflow_run.completed", func(e *event.Event) {
+			e.Data.Target = &event.Target{Type: "workflow_run", Title: "CI", HeadBranch: branch}
+			e.Data.Details = &event.Details{Conclusion: conclusion, Status: "completed"}
+		})
+	}
+	for _, tc := range []struct {
+		ev   *event.Event
+		want int
+	}{
+		{run("failure", "main"), 1},
+		{run("timed_out", "main"), 1},
+		{run("startup_failure", "main"), 1},
+		{run("success", "main"), 0},
+		{run("cancelled", "main"), 0},
+		{run("failure", "feature/x"), 0},
+		{run("failure", ""), 0},
+		{ev("workflow_run.completed", func(e *event.Event) { e.Data.Target, e.Data.Details = nil, nil }), 0},
+	} {
+		if d := tb.Decide(routes.NewFacts(tc.ev)); len(d.Targets) != tc.want {
+			t.Errorf("workflow run %+v on %q: %d targets, want %d", tc.ev.Data.Details, branchOf(tc.ev), len(d.Targets), tc.want)
+		}
 	}
 	ct, err := routes.DefaultConsole(routes.Options{Types: types("")})
 	if err != nil {
@@ -282,6 +307,13 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func branchOf(e *event.Event) string {
+	if e.Data.Target == nil {
+		return ""
+	}
+	return e.Data.Target.HeadBranch
+}
+
 // FuzzParse checks that no routes file makes the loader panic, and that a
 // file it accepts decides without panicking.
 func FuzzParse(f *testing.F) {
@@ -289,6 +321,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("destinations: {d: {console: true}}\ndefault: d\n"))
 	f.Add([]byte("routes:\n  - name: x\n    match: {any: [{not: {expr: 'kind'}}]}\n"))
 	f.Add([]byte("a: [\n"))
+	f.Add([]byte(peopleFile))
+	f.Add([]byte("people: {users: {a: U1}, teams: {b: S1}}\nroutes:\n  - {name: r, mention: [a, b, W0X], drop: true}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		tb, err := routes.Parse("f.yaml", src, routes.Options{Lookup: lookup(map[string]string{"HOOK": "https://h.example/x"}), Types: types("x")})
 		if err != nil {

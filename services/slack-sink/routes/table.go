@@ -8,6 +8,8 @@ package routes
 import (
 	"fmt"
 	"sort"
+
+	"github.com/ghnotify/ghnotify/services/slack-sink/schedule"
 )
 
 // Default rate limit of a destination: Slack's documented pace of about
@@ -34,6 +36,9 @@ type Destination struct {
 	// event is skipped as "destination filtered".
 	Filter Cond
 	Line   int
+	// Quiet, when set, holds events during the destination's quiet hours
+	// (see Table.Plan).
+	Quiet *schedule.Quiet
 }
 
 // Route is one rule of the routes file.
@@ -53,6 +58,12 @@ type Route struct {
 	// (merged, closed) to the channel.
 	Thread         bool
 	BroadcastFinal bool
+	// Mention are the Slack IDs every message of the route mentions.
+	Mention []string
+	// Urgent, when set, marks the events that bypass quiet hours; Digest,
+	// when set, collects the route's events into a periodic digest.
+	Urgent Cond
+	Digest *schedule.Digest
 }
 
 // Table is a loaded, validated routes file.
@@ -64,6 +75,9 @@ type Table struct {
 	// Default names the destination of events no route matched; empty
 	// means such events are skipped.
 	Default string
+	// People maps GitHub logins and teams to Slack IDs; nil when the
+	// file has no people key.
+	People *People
 	// Warnings are problems a lenient load let through (such as unset
 	// environment variables).
 	Warnings []string
@@ -79,6 +93,8 @@ type Target struct {
 	Destination    *Destination
 	Thread         bool
 	BroadcastFinal bool
+	// Mentions are the people map and the route's mentions.
+	Mentions Mentions
 }
 
 // Skip records why an event does not go somewhere.
@@ -114,9 +130,10 @@ func (t *Table) Decide(f *Facts) Decision {
 				return
 			}
 		}
-		tg := Target{Route: route, Destination: dest}
+		tg := Target{Route: route, Destination: dest, Mentions: Mentions{People: t.People}}
 		if r != nil {
 			tg.Thread, tg.BroadcastFinal = r.Thread, r.BroadcastFinal
+			tg.Mentions.Extra = r.Mention
 		}
 		d.Targets = append(d.Targets, tg)
 	}

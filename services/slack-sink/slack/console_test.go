@@ -1,9 +1,12 @@
 package slack
 
 import (
+	"context"
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/ghnotify/ghnotify/services/slack-sink/deliver"
 	"github.com/ghnotify/ghnotify/shared/event"
 )
 
@@ -60,4 +63,42 @@ func FuzzPrintable(f *testing.F) {
 			t.Fatalf("Printable(%q) = %q changed harmless text", s, got)
 		}
 	})
+}
+
+func TestInboxKeepsTheLastMessagesAndTellsSubscribers(t *testing.T) {
+	in := NewInbox(2)
+	ch, stop := in.Subscribe()
+	defer stop()
+	for _, id := range []string{"a", "b", "c"} {
+		in.Add(InboxMessage{EventID: id, Message: []byte(`{}`)})
+	}
+	got := in.Recent()
+	if len(got) != 2 || got[0].EventID != "c" || got[1].EventID != "b" || got[0].Seq != 3 {
+		t.Fatalf("recent = %+v, want c (3) then b", got)
+	}
+	for _, want := range []string{"a", "b", "c"} {
+		if m := <-ch; m.EventID != want {
+			t.Fatalf("subscriber got %q, want %q", m.EventID, want)
+		}
+	}
+	stop()
+	in.Add(InboxMessage{EventID: "d"})
+	select {
+	case m := <-ch:
+		t.Fatalf("ended subscription got %+v", m)
+	default:
+	}
+}
+
+func TestConsolePosterFillsTheInbox(t *testing.T) {
+	in := NewInbox(10)
+	p := consolePoster{w: io.Discard, inbox: in, name: "console"}
+	ev := &event.Event{ID: "d1/0", Data: event.Data{Kind: "star.created", Actor: event.Actor{Login: "ana"}, Repository: &event.Repository{FullName: "acme/rocket"}}}
+	if _, err := p.Post(context.Background(), ev, deliver.Thread{}); err != nil {
+		t.Fatal(err)
+	}
+	got := in.Recent()
+	if len(got) != 1 || got[0].Destination != "console" || got[0].Kind != "star.created" || !strings.Contains(string(got[0].Message), `"blocks"`) {
+		t.Fatalf("inbox = %+v", got)
+	}
 }

@@ -82,7 +82,7 @@ type poster struct {
 
 // Post renders ev and posts it, in thread th when it names one.
 func (p poster) Post(ctx context.Context, ev *event.Event, th deliver.Thread) (string, error) {
-	resp, err := p.c.Post(ctx, slackapi.Request{Message: message.Render(ev), ThreadTS: th.ID, ReplyBroadcast: th.Broadcast})
+	resp, err := p.c.Post(ctx, slackapi.Request{Message: message.RenderWith(ev, RenderOptions(th.Mentions)), ThreadTS: th.ID, ReplyBroadcast: th.Broadcast})
 	if err != nil {
 		return "", classify(err)
 	}
@@ -92,6 +92,21 @@ func (p poster) Post(ctx context.Context, ev *event.Event, th deliver.Thread) (s
 // Preview returns the Block Kit message ev is posted as, as Slack
 // receives it (ghnotify routes test).
 func (poster) Preview(ev *event.Event) ([]byte, error) { return message.Render(ev).MarshalIndent() }
+
+// PreviewWith is Preview with the mentions of the route that sends ev.
+func (poster) PreviewWith(ev *event.Event, m routes.Mentions) ([]byte, error) {
+	return message.RenderWith(ev, RenderOptions(m)).MarshalIndent()
+}
+
+// RenderOptions are the message options of a route's mentions: the
+// people map resolves reviewers and assignees, Extra is mentioned as is.
+func RenderOptions(m routes.Mentions) message.Options {
+	o := message.Options{Mention: m.Extra}
+	if m.People != nil {
+		o.People = m.People
+	}
+	return o
+}
 
 // classify hands Slack's failure to the engine with its class.
 func classify(err error) error {
@@ -106,6 +121,9 @@ func classify(err error) error {
 // without a rate limit unless the destination sets one.
 type Console struct {
 	W io.Writer
+	// Inbox, when set, also keeps each message as Slack would show it,
+	// for the web console.
+	Inbox *Inbox
 }
 
 // Keys lists no key besides console.
@@ -120,7 +138,7 @@ func (t Console) Parse(f *routes.Fields) any {
 		f.Errorf("console", "console must be true (or the destination removed)")
 	}
 	f.Unlimited()
-	return consolePoster{w: t.W}
+	return consolePoster{w: t.W, inbox: t.Inbox, name: f.Name()}
 }
 
 // consoleMu keeps the lines of concurrent console posts apart: every
@@ -130,13 +148,20 @@ var consoleMu sync.Mutex
 // consolePoster prints an event readably instead of posting it: what a
 // newcomer sees without any Slack configuration.
 type consolePoster struct {
-	w io.Writer
+	w     io.Writer
+	inbox *Inbox
+	name  string
 }
 
 // Preview returns the Slack message of ev, which ghnotify routes test
 // shows for a console destination as for the others.
 func (consolePoster) Preview(ev *event.Event) ([]byte, error) {
 	return message.Render(ev).MarshalIndent()
+}
+
+// PreviewWith is Preview with the mentions of the route that sends ev.
+func (consolePoster) PreviewWith(ev *event.Event, m routes.Mentions) ([]byte, error) {
+	return message.RenderWith(ev, RenderOptions(m)).MarshalIndent()
 }
 
 // Post writes the event's notification lines.
@@ -149,6 +174,13 @@ func (c consolePoster) Post(_ context.Context, ev *event.Event, _ deliver.Thread
 	}
 	if _, err := io.WriteString(w, ConsoleLines(ev)); err != nil {
 		return "", deliver.Fail(deliver.Transient, errors.New("writing to console: "+err.Error()))
+	}
+	if c.inbox != nil {
+		b, err := c.Preview(ev)
+		if err != nil {
+			return "", deliver.Fail(deliver.Permanent, err)
+		}
+		c.inbox.Add(InboxMessage{EventID: ev.ID, Kind: ev.Data.Kind, Destination: c.name, Message: b})
 	}
 	return "", nil
 }

@@ -1,293 +1,59 @@
 package message
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/ghnotify/ghnotify/shared/event"
+	"github.com/rivo/uniseg"
 	"github.com/slack-go/slack"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func boolp(b bool) *bool { return &b }
-
-func base(kind string) *event.Event {
-	name, _, _ := strings.Cut(kind, ".")
-	return &event.Event{SpecVersion: "1.0", ID: "d1/" + kind, Source: "https://github.com/acme/widgets", Type: event.Type(kind), Data: event.Data{
-		Kind: kind, Event: name, DeliveryID: "d1",
-		Repository: &event.Repository{Owner: "acme", Name: "widgets", FullName: "acme/widgets", URL: "https://github.com/acme/widgets", DefaultBranch: "main"},
-		Actor:      event.Actor{Login: "octocat", URL: "https://github.com/octocat"},
-	}}
-}
-
-func pr(kind string) *event.Event {
-	e := base(kind)
-	e.Data.Target = &event.Target{Type: "pull_request", Number: 42, Title: "Add <widgets> & gears", URL: "https://github.com/acme/widgets/pull/42",
-		Body: "This adds widgets.\nSee #41.", Labels: []string{"enhancement"}, BaseBranch: "main", HeadBranch: "feature/widgets", Draft: boolp(false)}
-	return e
-}
-
-func issue(kind string) *event.Event {
-	e := base(kind)
-	e.Data.Target = &event.Target{Type: "issue", Number: 7, Title: "Widgets break on Mondays", URL: "https://github.com/acme/widgets/issues/7", Body: "Steps:\n1. wait for Monday", Labels: []string{"bug"}}
-	return e
-}
-
-func goldenEvents() map[string]*event.Event {
-	m := map[string]*event.Event{
-		"issue_opened":   issue("issues.opened"),
-		"issue_closed":   issue("issues.closed"),
-		"issue_reopened": issue("issues.reopened"),
-		"pr_opened":      pr("pull_request.opened"),
-		"pr_merged":      pr("pull_request.merged"),
-		"pr_closed":      pr("pull_request.closed"),
-		"pr_ready":       pr("pull_request.ready_for_review"),
-	}
-	rr := pr("pull_request.review_requested")
-	rr.Data.Details = &event.Details{RequestedReviewers: []string{"hubot"}, RequestedTeams: []string{"core"}}
-	m["pr_review_requested"] = rr
-	rv := pr("pull_request_review.submitted")
-	rv.Data.Details = &event.Details{ReviewState: "approved", ReviewURL: "https://github.com/acme/widgets/pull/42#pullrequestreview-1", CommentBody: "Looks good."}
-	m["review_submitted"] = rv
-	cm := issue("issue_comment.created")
-	cm.Data.Details = &event.Details{CommentBody: "Same here, on Tuesdays too.", CommentURL: "https://github.com/acme/widgets/issues/7#issuecomment-1"}
-	m["comment"] = cm
-	push := base("push.pushed")
-	push.Data.Details = &event.Details{Ref: "refs/heads/main", CommitCount: 2, CompareURL: "https://github.com/acme/widgets/compare/a...b",
-		Commits: []event.Commit{
-			{ID: "1111111aaaa", Message: "Fix gears\n\nLong text", URL: "https://github.com/acme/widgets/commit/1111111aaaa", Author: "Mona"},
-			{ID: "2222222bbbb", Message: "Bump version", URL: "https://github.com/acme/widgets/commit/2222222bbbb", Author: "Hubot"},
-		}}
-	m["push_default_branch"] = push
-	rel := base("release.published")
-	rel.Data.Target = &event.Target{Type: "release", Title: "v1.2.0", URL: "https://github.com/acme/widgets/releases/tag/v1.2.0", Body: "Faster widgets."}
-	rel.Data.Details = &event.Details{TagName: "v1.2.0"}
-	m["release_published"] = rel
-	wf := base("workflow_run.completed")
-	wf.Data.Target = &event.Target{Type: "workflow_run", Title: "CI", URL: "https://github.com/acme/widgets/actions/runs/1", HeadBranch: "main"}
-	wf.Data.Details = &event.Details{WorkflowName: "CI", Conclusion: "failure", SHA: "abcdef0123456789"}
-	m["workflow_failed"] = wf
-	star := base("star.created")
-	star.Data.Details = &event.Details{StarCount: 101}
-	m["star"] = star
-	fork := base("fork.created")
-	fork.Data.Details = &event.Details{ForkName: "mona/widgets", ForkURL: "https://github.com/mona/widgets"}
-	m["fork"] = fork
-	m["watch"] = base("watch.started")
-	lab := pr("pull_request.labeled")
-	lab.Data.Details = &event.Details{Label: "enhancement"}
-	m["generic"] = lab
-	return m
-}
-
-func TestGolden(t *testing.T) {
-	layoutsSeen := map[string]bool{}
-	for name, e := range goldenEvents() {
-		t.Run(name, func(t *testing.T) {
-			m := Render(e)
-			layoutsSeen[m.Layout] = true
-			got, err := m.MarshalIndent()
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", "golden", name+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file (run go test -update): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s:\n%s", name, path, got)
-			}
-			checkLimits(t, m)
-		})
-	}
-	for name := range layoutFuncs {
-		if !layoutsSeen[name] {
-			t.Errorf("layout %s has no golden file", name)
-		}
-	}
-}
-
-func TestLayoutFallsBackToGeneric(t *testing.T) {
-	push := base("push.pushed")
-	push.Data.Details = &event.Details{Ref: "refs/heads/feature"}
-	wf := base("workflow_run.completed")
-	wf.Data.Details = &event.Details{Conclusion: "success"}
-	for _, e := range []*event.Event{push, wf} {
-		if m := Render(e); m.Layout != "generic" {
-			t.Errorf("%s rendered with %s, want generic", e.Data.Kind, m.Layout)
-		}
-	}
-}
-
-// checkLimits asserts Slack's limits on a rendered message.
+// checkLimits asserts Slack's limits on a rendered message, counted as
+// Slack counts (UTF-16 units).
 func checkLimits(t *testing.T, m Message) {
 	t.Helper()
-	if n := len(m.Blocks.BlockSet); n > MaxBlocks {
+	if n := len(m.Blocks.BlockSet); n > MaxBlocks || n == 0 {
 		t.Errorf("%d blocks", n)
+	}
+	if n := Len(m.Text); n > MaxFallbackText {
+		t.Errorf("text of %d units", n)
 	}
 	for _, b := range m.Blocks.BlockSet {
 		switch b := b.(type) {
 		case *slack.HeaderBlock:
-			if b.Text.Type != slack.PlainTextType || utf8.RuneCountInString(b.Text.Text) > MaxHeaderText {
-				t.Errorf("header %q breaks the limits", b.Text.Text)
+			if b.Text.Type != slack.PlainTextType || Len(b.Text.Text) > MaxHeaderText {
+				t.Errorf("header %q breaks the limits (%d units)", b.Text.Text, Len(b.Text.Text))
 			}
 			if strings.TrimSpace(b.Text.Text) == "" {
 				t.Error("empty header")
 			}
 		case *slack.SectionBlock:
 			if b.Text != nil {
-				if n := utf8.RuneCountInString(b.Text.Text); n > MaxSectionText || strings.TrimSpace(b.Text.Text) == "" {
-					t.Errorf("section of %d characters", n)
+				if n := Len(b.Text.Text); n > MaxSectionText || strings.TrimSpace(b.Text.Text) == "" {
+					t.Errorf("section of %d units", n)
+				}
+				if !b.Text.Verbatim {
+					t.Errorf("section %q is not verbatim: Slack would link bare URLs and #channels of GitHub's text", b.Text.Text)
 				}
 			}
 			if len(b.Fields) > MaxFields {
 				t.Errorf("%d fields", len(b.Fields))
 			}
-			for _, f := range b.Fields {
-				if n := utf8.RuneCountInString(f.Text); n > MaxFieldText {
-					t.Errorf("field of %d characters", n)
-				}
-			}
 		case *slack.ContextBlock:
-			if len(b.ContextElements.Elements) > MaxContextElements {
-				t.Errorf("%d context elements", len(b.ContextElements.Elements))
+			if n := len(b.ContextElements.Elements); n > MaxContextElements || n == 0 {
+				t.Errorf("%d context elements", n)
 			}
 			for _, el := range b.ContextElements.Elements {
-				if txt, ok := el.(*slack.TextBlockObject); ok && utf8.RuneCountInString(txt.Text) > MaxSectionText {
-					t.Errorf("context element of %d characters", utf8.RuneCountInString(txt.Text))
+				if txt, ok := el.(*slack.TextBlockObject); ok && (Len(txt.Text) > MaxSectionText || !txt.Verbatim) {
+					t.Errorf("context element of %d units, verbatim %v", Len(txt.Text), txt.Verbatim)
 				}
 			}
 		default:
 			t.Errorf("unexpected block %T", b)
-		}
-	}
-}
-
-func TestLimits(t *testing.T) {
-	long := strings.Repeat("<&>", 5000)
-	e := pr("pull_request.opened")
-	e.Data.Target.Title, e.Data.Target.Body = long, long
-	push := base("push.pushed")
-	push.Data.Details = &event.Details{Ref: "refs/heads/main"}
-	for i := 0; i < 2000; i++ {
-		push.Data.Details.Commits = append(push.Data.Details.Commits, event.Commit{ID: strings.Repeat("a", 40), Message: long, URL: "https://github.com/x"})
-	}
-	for _, ev := range []*event.Event{e, push} {
-		m := Render(ev)
-		checkLimits(t, m)
-		if !strings.Contains(allText(m), Ellipsis) {
-			t.Errorf("%s: long text not cut with an ellipsis", ev.Data.Kind)
-		}
-	}
-}
-
-// giantEvent is an event of kind whose every text and list is far beyond
-// Slack's limits: text of n copies of s, lists of up to 100 items (TestLimits covers the block limit with thousands of commits).
-func giantEvent(kind, s string, n int) *event.Event {
-	long := strings.Repeat(s, n)
-	items := min(n, 100)
-	e := fuzzEvent(kind, long)
-	e.Data.Repository.DefaultBranch = "main"
-	e.Data.Details.Ref = "refs/heads/main"
-	many := func(prefix string) []string {
-		out := make([]string, items)
-		for i := range out {
-			out[i] = fmt.Sprintf("%s-%d-%s", prefix, i, s)
-		}
-		return out
-	}
-	e.Data.Target.Labels = append(many("label"), long)
-	e.Data.Details.RequestedReviewers = append(many("reviewer"), long)
-	e.Data.Details.RequestedTeams = append(many("team"), long)
-	e.Data.Details.Commits = nil
-	for i := 0; i < items; i++ {
-		e.Data.Details.Commits = append(e.Data.Details.Commits, event.Commit{ID: fmt.Sprintf("%040d", i), Message: long, Author: long, URL: "https://github.com/c/" + long})
-	}
-	e.Data.Details.CommitCount = n
-	e.Data.Details.CompareURL = "https://github.com/" + long
-	e.Data.Target.URL = "https://github.com/" + long
-	e.Data.Actor.URL = "https://github.com/" + long
-	return e
-}
-
-// TestLimitsForGiantInputs renders every layout from giant titles, bodies,
-// label, reviewer and commit lists: the message stays within Slack's
-// limits and what was cut ends with an ellipsis.
-func TestLimitsForGiantInputs(t *testing.T) {
-	kinds := []string{"issues.opened", "issues.closed", "pull_request.opened", "pull_request.merged", "pull_request.review_requested",
-		"pull_request_review.submitted", "issue_comment.created", "push.pushed", "release.published", "workflow_run.completed",
-		"star.created", "fork.created", "watch.started", "pull_request.labeled", "deployment_status.created"}
-	inputs := []struct {
-		s string
-		n int
-	}{{"x", 10000}, {"<&>", 3000}, {"日本", 5000}, {"word ", 4000}, {"line\n", 3000}, {"🙂", 6000}, {"a", 1}}
-	layouts := map[string]bool{}
-	for _, k := range kinds {
-		for _, in := range inputs {
-			m := Render(giantEvent(k, in.s, in.n))
-			layouts[m.Layout] = true
-			checkLimits(t, m)
-			if in.n > 1 && !strings.Contains(allText(m), Ellipsis) {
-				t.Errorf("%s with %d × %q: nothing cut with an ellipsis", k, in.n, in.s)
-			}
-			if utf8.RuneCountInString(m.Text) > MaxFallbackText || m.Text == "" {
-				t.Errorf("%s: fallback text of %d characters", k, utf8.RuneCountInString(m.Text))
-			}
-		}
-	}
-	for name := range layoutFuncs {
-		if !layouts[name] {
-			t.Errorf("layout %s not exercised", name)
-		}
-	}
-}
-
-// FuzzLimits checks Slack's limits for any text repeated any number of times.
-func FuzzLimits(f *testing.F) {
-	f.Add("<!channel>", uint16(2000))
-	f.Add("\n", uint16(5000))
-	f.Add("", uint16(0))
-	kinds := []string{"issues.opened", "pull_request.review_requested", "push.pushed", "release.published", "pull_request.labeled"}
-	f.Fuzz(func(t *testing.T, s string, n uint16) {
-		for _, k := range kinds {
-			checkLimits(t, Render(giantEvent(k, s, int(n%3000))))
-		}
-	})
-}
-
-func TestFit(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"a<b", 10, "a&lt;b"},
-		{"abcdef", 4, "abc…"},
-		{"ab&cd", 4, "ab…"},
-		{"ab&cd", 8, "ab&amp;…"},
-		{"héllo", 5, "héllo"},
-	}
-	for _, tc := range tests {
-		if got := Fit(tc.in, tc.n); got != tc.want {
-			t.Errorf("Fit(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
 		}
 	}
 }
@@ -302,11 +68,11 @@ func allText(m Message) string {
 	walk = func(x any) {
 		switch x := x.(type) {
 		case map[string]any:
-			for k, v := range x {
-				if s, ok := v.(string); ok && k == "text" {
+			for _, k := range sortedKeys(keysOf(x)) {
+				if s, ok := x[k].(string); ok && k == "text" {
 					out = append(out, s)
 				}
-				walk(v)
+				walk(x[k])
 			}
 		case []any:
 			for _, v := range x {
@@ -318,48 +84,156 @@ func allText(m Message) string {
 	return strings.Join(out, "\n")
 }
 
-func fuzzEvent(kind, s string) *event.Event {
-	e := pr(kind)
-	e.Data.Actor.Login = s
-	e.Data.Repository.FullName = s
-	e.Data.Target.Title, e.Data.Target.Body = s, s
-	e.Data.Target.Labels = []string{s}
-	e.Data.Target.HeadBranch, e.Data.Target.BaseBranch = s, s
-	e.Data.Details = &event.Details{CommentBody: s, RequestedReviewers: []string{s}, RequestedTeams: []string{s}, ReviewState: s,
-		Ref: "refs/heads/main", Label: s, TagName: s, WorkflowName: s, Conclusion: "failure", Description: s, ForkName: s, SHA: s + "0000000",
-		Commits: []event.Commit{{ID: s, Message: s, Author: s, URL: "https://github.com/c"}}}
-	return e
+func keysOf(m map[string]any) map[string]bool {
+	out := map[string]bool{}
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }
 
-// FuzzNoMentionOrLink checks that no text from GitHub yields a broadcast
-// mention or a link: the rendered message holds exactly as many '<' and
-// '>' as the same event with every '<' and '>' replaced, and no "<!".
-func FuzzNoMentionOrLink(f *testing.F) {
-	for _, s := range []string{"<!channel> deploy now", "<https://evil.example|click>", "<!here>", "<!everyone>", "<!subteam^S123>", "&lt;!channel&gt;", "<@U123>", "a|b>c", strings.Repeat("<", 200)} {
-		f.Add(s)
+// TestEdgeCases checks what the golden files of the edge cases show.
+func TestEdgeCases(t *testing.T) {
+	byName := map[string]synthCase{}
+	for _, c := range syntheticCases() {
+		byName[c.name] = c
 	}
-	kinds := []string{"issues.opened", "pull_request.opened", "pull_request.review_requested", "pull_request_review.submitted", "issue_comment.created",
-		"push.pushed", "release.published", "workflow_run.completed", "star.created", "fork.created", "watch.started", "pull_request.labeled"}
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, k := range kinds {
-			got := allText(Render(fuzzEvent(k, s)))
-			harmless := strings.Map(func(r rune) rune {
-				if r == '<' || r == '>' {
-					return 'a'
-				}
-				return r
-			}, s)
-			ref := allText(Render(fuzzEvent(k, harmless)))
-			for _, bad := range []string{"<!", "<@", "<#"} {
-				if strings.Contains(got, bad) {
-					t.Fatalf("%s: %q produced %q in %q", k, s, bad, got)
+	render := func(name string) (Message, string) {
+		c, ok := byName[name]
+		if !ok {
+			t.Fatalf("no case %s", name)
+		}
+		m := RenderWith(c.ev, c.opts)
+		return m, allText(m)
+	}
+	tests := []struct {
+		name      string
+		want      []string
+		wantNot   []string
+		wantTitle string
+	}{
+		{name: "push.deleted_branch", want: []string{"Branch feature/old deleted by @octocat", "was at"}, wantNot: []string{"Compare"}},
+		{name: "push.tag", want: []string{"Tag v1.2.0 pushed", "releases/tag/v1.2.0", "Compare changes"}},
+		{name: "push.new_branch_with_commits", want: []string{"Branch feature/gears created with 2 commits", "Change 2"}},
+		{name: "push.forced", want: []string{"Force-pushed 1 commit to feature/widgets"}},
+		{name: "push.60_commits", want: []string{"60 commits pushed to main", "Change 20", "_and 40 more_"}, wantNot: []string{"Change 21"}},
+		{name: "pull_request.opened.200_labels", want: []string{"`area/010`", "and 190 more"}, wantNot: []string{"area/011"}},
+		{name: "issues.opened.5000_char_title", want: []string{Ellipsis}},
+		{name: "issues.opened.control_and_bidi", want: []string{`invoice\u202egnp.exe`, `\x1b[31mred`, `\x00nul`, `\u2066isolate\u2069`, "line one\n"}},
+		{name: "pull_request.opened.formatting_characters", want: []string{"∗bold∗", "＿italic＿", "∼strike∼", "ˋcodeˋ", "my_snake_case", "&lt;!channel&gt;"}},
+		{name: "generic.unknown_kind", want: []string{"Agent session summoned by @octocat", "Review of #42", "agents/1"}},
+		{name: "dependabot_alert.created.critical", want: []string{"Critical: Dependabot alert created for lodash", "GHSA-jf85-cpcp-j695", "CVE-2019-10744", "`&lt; 4.17.12`", "fixed in `4.17.12`", "security/dependabot/4"}},
+		{name: "code_scanning_alert.created.high", want: []string{"High: Code scanning alert created: js/sql-injection", "CodeQL", "src/db.js"}},
+		{name: "workflow_run.completed.failure", want: []string{":x: Failed: workflow CI on main", "#42"}},
+		{name: "deployment_status.created.failure", want: []string{":x: Failed: deployment to production on main", "Health check failed"}},
+		{name: "status.updated.failure", want: []string{":x: Failed: ci/circleci on commit abcdef0", "Your tests failed on CircleCI", "circleci.example"}},
+		{name: "check_run.completed.timed_out", want: []string{":x: Timed out: check run integration tests on feature/widgets"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, text := render(tc.name)
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("message lacks %q:\n%s", w, text)
 				}
 			}
-			if strings.Count(got, "<") != strings.Count(ref, "<") || strings.Count(got, ">") != strings.Count(ref, ">") {
-				t.Fatalf("%s: %q changed the number of links:\n%s\nvs\n%s", k, s, got, ref)
+			for _, w := range tc.wantNot {
+				if strings.Contains(text, w) {
+					t.Errorf("message has %q:\n%s", w, text)
+				}
+			}
+			checkMessage(t, byName[tc.name].ev, m)
+		})
+	}
+}
+
+// TestHeaderKeepsGraphemesWhole: a cut never splits an emoji sequence or
+// a flag, and the result fits the limit in UTF-16 units.
+func TestHeaderKeepsGraphemesWhole(t *testing.T) {
+	family, flag := "👨‍👩‍👧‍👦", "🇫🇷"
+	for pad := 100; pad <= 150; pad++ {
+		s := strings.Repeat("x", pad) + family + flag + strings.Repeat("y", 40)
+		got := Fit(s, MaxHeaderText)
+		if Len(got) > MaxHeaderText {
+			t.Fatalf("pad %d: %d units", pad, Len(got))
+		}
+		g := uniseg.NewGraphemes(got)
+		for g.Next() {
+			c := g.Str()
+			if strings.ContainsRune(c, '\u200d') && c != family {
+				t.Fatalf("pad %d: split family emoji %q", pad, c)
+			}
+			if strings.ContainsRune(c, '🇫') && c != flag {
+				t.Fatalf("pad %d: split flag %q", pad, c)
 			}
 		}
-	})
+	}
+}
+
+// TestNotificationKeepsEmojiWhole: the emoji straddling the
+// notification's limit is left out whole.
+func TestNotificationKeepsEmojiWhole(t *testing.T) {
+	for _, c := range syntheticCases() {
+		if c.name != "issues.opened.emoji_at_limit" {
+			continue
+		}
+		m := RenderWith(c.ev, c.opts)
+		if !strings.HasSuffix(m.Text, "x"+Ellipsis) || strings.ContainsRune(m.Text, '\u200d') || Len(m.Text) > MaxNotificationText {
+			t.Errorf("notification %q (%d units)", m.Text, Len(m.Text))
+		}
+		return
+	}
+	t.Fatal("no emoji case")
+}
+
+func TestFit(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a<b", 10, "a&lt;b"},
+		{"abcdef", 4, "abc…"},
+		{"ab&cd", 4, "ab…"},
+		{"ab&cd", 8, "ab&amp;…"},
+		{"héllo", 5, "héllo"},
+		{"🙂🙂🙂", 5, "🙂🙂…"},
+		{"🙂🙂🙂", 4, "🙂…"},
+		{"a\u202eb\x1bc", 40, `a\u202eb\x1bc`},
+		{"two\nlines", 20, "two lines"},
+	}
+	for _, tc := range tests {
+		if got := Fit(tc.in, tc.n); got != tc.want {
+			t.Errorf("Fit(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestText(t *testing.T) {
+	tests := map[string]string{
+		"*bold*":          "∗bold∗",
+		"_it_ and a_b_c":  "＿it＿ and a_b_c",
+		"~x~ `y`":         "∼x∼ ˋyˋ",
+		"__init__.py":     "＿＿init＿＿.py",
+		"snake_case_name": "snake_case_name",
+		"<@U1> & <!here>": "&lt;@U1&gt; &amp; &lt;!here&gt;",
+	}
+	for in, want := range tests {
+		if got := Text(in, 100); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := code("a`b*c_", 100); got != "`aˋb*c_`" {
+		t.Errorf("code = %q", got)
+	}
+}
+
+func TestLen(t *testing.T) {
+	for s, want := range map[string]int{"abc": 3, "é": 1, "🙂": 2, "👨‍👩‍👧‍👦": 11, "日本": 2} {
+		if got := Len(s); got != want {
+			t.Errorf("Len(%q) = %d, want %d", s, got, want)
+		}
+	}
 }
 
 func TestSafeURL(t *testing.T) {
@@ -374,4 +248,264 @@ func TestSafeURL(t *testing.T) {
 			t.Errorf("safeURL(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestMentions: reviewers, teams and assignees are mentioned when the
+// people map knows them, others stay plain @login, a route adds its
+// own, and nothing in the payload's text ever mentions anyone.
+func TestMentions(t *testing.T) {
+	byName := map[string]synthCase{}
+	for _, c := range syntheticCases() {
+		byName[c.name] = c
+	}
+	tests := []struct {
+		name       string
+		want       []string
+		wantNot    []string
+		textPrefix string
+	}{
+		{name: "pull_request.review_requested.mentions", want: []string{"Reviewers: <@U0ALICE01>, @carol", "<!subteam^S0CORE001>", "@acme/docs", "Ping @alice and &lt;@U0ALICE01&gt;"},
+			textPrefix: "<@U0ALICE01> <!subteam^S0CORE001> "},
+		{name: "issues.assigned.mention", want: []string{"Assignee: <@W0BOB0001>", "Issue #7 assigned to @bob"}, textPrefix: "<@W0BOB0001> "},
+		{name: "pull_request.review_requested.unmapped", want: []string{"Reviewers: @dave"}, wantNot: []string{"<@", "<!"}},
+		{name: "pull_request_review.dismissed.mention", want: []string{"Review by @alice dismissed on pull request #42 by @octocat", "Reviewer: <@U0ALICE01>"}, textPrefix: "<@U0ALICE01> "},
+		{name: "workflow_run.completed.route_mention", want: []string{"cc <!subteam^S0ONCALL1> <@U0ALICE01>"}, textPrefix: "<!subteam^S0ONCALL1> <@U0ALICE01> "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := byName[tc.name]
+			m := RenderWith(c.ev, c.opts)
+			text := allText(m)
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("message lacks %q:\n%s", w, text)
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(text, w) {
+					t.Errorf("message has %q:\n%s", w, text)
+				}
+			}
+			if tc.textPrefix != "" && !strings.HasPrefix(m.Text, tc.textPrefix) {
+				t.Errorf("notification %q does not start with %q", m.Text, tc.textPrefix)
+			}
+			if Len(m.Text) > MaxNotificationText {
+				t.Errorf("notification of %d units", Len(m.Text))
+			}
+			// Without the people map and the route, nobody is mentioned.
+			bare := allText(Render(c.ev))
+			for _, bad := range []string{"<@", "<!", "<#"} {
+				if strings.Contains(bare, bad) {
+					t.Errorf("rendered without people, the message still holds %q:\n%s", bad, bare)
+				}
+			}
+		})
+	}
+	// Configured IDs that are not Slack IDs mention nobody.
+	rr := pr("pull_request.review_requested")
+	rr.Data.Details.RequestedReviewers = []string{"eve"}
+	bad := testPeople{users: map[string]string{"eve": "<!channel>"}}
+	if text := allText(RenderWith(rr, Options{People: bad, Mention: []string{"here", "<!everyone>", "u123"}})); strings.Contains(text, "<!") || strings.Contains(text, "<@") {
+		t.Errorf("malformed IDs made a mention:\n%s", text)
+	}
+}
+
+// representative are kinds covering every layout, for the fuzz tests.
+func representative() []string {
+	kinds := []string{"pull_request.review_requested", "pull_request.assigned", "pull_request.labeled", "pull_request.synchronize",
+		"issues.opened", "push.pushed", "create.created", "delete.deleted", "fork.created", "code_review_agent.summoned"}
+	verbs := map[string]string{
+		"workflow_run": "completed", "workflow_job": "completed", "check_run": "completed", "check_suite": "completed",
+		"deployment_status": "created", "status": "updated", "dependabot_alert": "created", "code_scanning_alert": "created",
+		"secret_scanning_alert": "created", "pull_request_review": "submitted", "member": "added", "membership": "added",
+		"organization": "member_invited", "org_block": "blocked", "team": "added_to_repository", "deployment_review": "requested",
+		"installation_repositories": "added", "sub_issues": "sub_issue_added", "sponsorship": "created", "merge_group": "destroyed",
+	}
+	for _, name := range SpecEvents() {
+		v, ok := verbs[name]
+		if !ok {
+			v = "created"
+		}
+		kinds = append(kinds, name+"."+v)
+	}
+	return kinds
+}
+
+// fuzzEvent is an event of kind whose every string from GitHub is s.
+func fuzzEvent(kind, s string) *event.Event {
+	e := pr(kind)
+	name, _, _ := strings.Cut(kind, ".")
+	e.Data.Event = name
+	e.Data.Actor.Login = s
+	e.Data.Repository.FullName = s
+	e.Data.Organization = s
+	t := e.Data.Target
+	t.Title, t.Body, t.Labels, t.HeadBranch, t.BaseBranch, t.Type = s, s, []string{s, s}, s, s, s
+	e.Data.Details = &event.Details{CommentBody: s, RequestedReviewers: []string{s, "alice"}, RequestedTeams: []string{s, "core"}, ReviewState: s,
+		Ref: "refs/heads/" + s, RefName: s, Label: s, Milestone: s, TagName: s, WorkflowName: s, Conclusion: s, Status: s, Description: s,
+		ForkName: s, SHA: s + "0000000", Environment: s, Context: s, Trigger: s, Member: s, Permission: s, Role: s, Team: s,
+		Invitee: s, BlockedUser: s, Account: s, Previous: s, ChangedFields: []string{s}, Severity: s, Package: s, Ecosystem: s,
+		PackageVersion: s, GHSAID: s, CVEID: s, VulnerableRange: s, PatchedVersion: s, Rule: s, Tool: s, SecretType: s, Reason: s,
+		Path: s, Category: s, Sponsor: s, Tier: s, Zen: s, Assignee: s, ScanType: s, ContentType: s,
+		RepositoriesAdded: []string{s}, RepositoriesRemoved: []string{s}, Pages: []event.WikiPage{{Title: s, Action: s, URL: "https://github.com/w"}},
+		Related: &event.Link{Type: s, Number: 3, Title: s, URL: "https://github.com/r"},
+		Commits: []event.Commit{{ID: s, Message: s, Author: s, URL: "https://github.com/c"}}, CommitCount: 3}
+	return e
+}
+
+// mrkdwnTexts are the texts of m that Slack reads as mrkdwn: sections,
+// context and the notification (headers are plain text).
+func mrkdwnTexts(m Message) []string {
+	texts := []string{m.Text}
+	for _, b := range m.Blocks.BlockSet {
+		switch b := b.(type) {
+		case *slack.SectionBlock:
+			texts = append(texts, b.Text.Text)
+		case *slack.ContextBlock:
+			for _, el := range b.ContextElements.Elements {
+				if txt, ok := el.(*slack.TextBlockObject); ok {
+					texts = append(texts, txt.Text)
+				}
+			}
+		}
+	}
+	return texts
+}
+
+var (
+	linkToken    = regexp.MustCompile(`<(https?://[^|<>\s]+)\|([^<>|]*)>`)
+	mentionToken = regexp.MustCompile(`<(@[UW][A-Z0-9]+|!subteam\^S[A-Z0-9]+)>`)
+)
+
+// tokens checks that every < and > of a mrkdwn text belongs to a well
+// formed link or an allowed mention (or starts a quote line), and
+// returns the number of links and the text with the link URLs removed.
+func tokens(t *testing.T, text string, allowed map[string]bool) (int, string) {
+	t.Helper()
+	links := len(linkToken.FindAllString(text, -1))
+	rest := linkToken.ReplaceAllString(text, "<|$2>")
+	for _, m := range mentionToken.FindAllString(rest, -1) {
+		if !allowed[m] {
+			t.Fatalf("mention %s not from the configuration in %q", m, text)
+		}
+	}
+	bare := mentionToken.ReplaceAllString(linkToken.ReplaceAllString(text, "L"), "M")
+	for _, line := range strings.Split(bare, "\n") {
+		line = strings.TrimPrefix(line, "> ")
+		if strings.ContainsAny(line, "<>") {
+			t.Fatalf("a stray < or > in %q (of %q)", line, text)
+		}
+	}
+	return links, rest
+}
+
+// formattingCount counts the characters that would format the mrkdwn
+// texts (link URLs removed; code spans format nothing): every *, ~ and
+// backtick, and every run of _ at the edge of a word.
+func formattingCount(texts []string) int {
+	n := 0
+	for _, t := range texts {
+		// Our own code spans hold no backtick; everything inside is literal.
+		parts := strings.Split(t, "`")
+		n += len(parts) - 1
+		for i, p := range parts {
+			if i%2 == 1 && i < len(parts)-1 {
+				continue
+			}
+			rs := []rune(p)
+			for i := 0; i < len(rs); i++ {
+				switch rs[i] {
+				case '*', '~':
+					n++
+				case '_':
+					j := i
+					for j < len(rs) && rs[j] == '_' {
+						j++
+					}
+					if edgeOfWord(rs, i, j) {
+						n++
+					}
+					i = j - 1
+				}
+			}
+		}
+	}
+	return n
+}
+
+// FuzzNoMentionOrLink checks that no text from GitHub yields a mention,
+// a link, formatting of its own or a Block Kit limit violation: every <
+// and > belongs to a well formed link or a configured mention, there
+// are no more links than for the same event with < and > replaced, and
+// exactly as many formatting characters as for the same event with the
+// formatting characters of the text replaced by their look-alikes.
+func FuzzNoMentionOrLink(f *testing.F) {
+	for _, s := range []string{"<!channel> deploy now", "<https://evil.example|click>", "<!here>", "<!everyone>", "<!subteam^S123>",
+		"&lt;!channel&gt;", "<@U123>", "a|b>c", strings.Repeat("<", 200), "*bold* _it_ ~s~ `c`", "{actor} {repo|x} [ to {env}]",
+		"a\u202eb\x1b[2J\x00", "👨‍👩‍👧‍👦", "alice", "core", "__init__ a_b _c_", "> quote\n>> more"} {
+		f.Add(s)
+	}
+	kinds := representative()
+	opts := Options{People: people, Mention: []string{"S0ONCALL1"}}
+	allowed := map[string]bool{"<@U0ALICE01>": true, "<!subteam^S0CORE001>": true, "<!subteam^S0ONCALL1>": true}
+	noAngles := strings.NewReplacer("<", "a", ">", "a")
+	lookalikes := strings.NewReplacer("*", "∗", "~", "∼", "`", "ˋ", "_", "＿")
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, k := range kinds {
+			m := RenderWith(fuzzEvent(k, s), opts)
+			checkLimits(t, m)
+			ref := RenderWith(fuzzEvent(k, noAngles.Replace(s)), opts)
+			same := RenderWith(fuzzEvent(k, lookalikes.Replace(s)), opts)
+			var got, want int
+			var rest, sameRest []string
+			for _, text := range mrkdwnTexts(m) {
+				n, r := tokens(t, text, allowed)
+				got += n
+				rest = append(rest, r)
+			}
+			for _, text := range mrkdwnTexts(ref) {
+				n, _ := tokens(t, text, allowed)
+				want += n
+			}
+			for _, text := range mrkdwnTexts(same) {
+				_, r := tokens(t, text, allowed)
+				sameRest = append(sameRest, r)
+			}
+			if got > want {
+				t.Fatalf("%s: %q made links: %d, against %d:\n%s", k, s, got, want, allText(m))
+			}
+			if a, b := formattingCount(rest), formattingCount(sameRest); a != b {
+				t.Fatalf("%s: %q changed the formatting (%d vs %d):\n%s\nvs\n%s", k, s, a, b, strings.Join(rest, "\n"), strings.Join(sameRest, "\n"))
+			}
+			all := allText(m)
+			if i := strings.IndexFunc(all, func(r rune) bool { return r != '\n' && UnsafeRune(r) }); i >= 0 {
+				t.Fatalf("%s: %q left a control character in %q", k, s, all)
+			}
+		}
+	})
+}
+
+// FuzzLimits checks Slack's limits for any text repeated any number of
+// times, in every string and list of every layout.
+func FuzzLimits(f *testing.F) {
+	f.Add("<!channel>", uint16(2000))
+	f.Add("\n", uint16(1400))
+	f.Add("🙂", uint16(1499))
+	f.Add("", uint16(0))
+	kinds := representative()
+	f.Fuzz(func(t *testing.T, s string, n uint16) {
+		long := strings.Repeat(s, int(n%1500))
+		for _, k := range kinds {
+			e := fuzzEvent(k, long)
+			x := e.Data.Details
+			for i := 0; i < int(n%150); i++ {
+				item := fmt.Sprintf("%d-%s", i, s)
+				e.Data.Target.Labels = append(e.Data.Target.Labels, item)
+				x.RequestedReviewers = append(x.RequestedReviewers, item)
+				x.Commits = append(x.Commits, event.Commit{ID: item, Message: long, URL: "https://github.com/c/" + item})
+				x.RepositoriesAdded = append(x.RepositoriesAdded, item)
+			}
+			checkLimits(t, RenderWith(e, Options{People: people}))
+		}
+	})
 }
