@@ -21,7 +21,7 @@ COMPOSE_PROJECT ?= ghnotify
 
 IMAGES   := gateway normalizer slack-sink nats
 
-.PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up logs down bench clean \
+.PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up logs down bench bench-go clean \
 	secrets-cluster up-cluster down-cluster test-cluster chromium test-browser screenshots messages
 
 all: build
@@ -173,14 +173,23 @@ nats-context: $(BIN)/ghnotify secrets
 	@set -a; . $(abspath $(SECRETS))/nats.env; set +a; \
 	NATS_URL=nats://127.0.0.1:$${GHNOTIFY_NATS_PORT:-4222} ./$(BIN)/ghnotify nats-context
 
-## bench: every module's benchmarks on one core, one package at a time (the
-## normalizer's target is per core), then the gateway load generator (gateway
-## against a minimal baseline receiver; flags in GATEWAY_BENCH_FLAGS).
+## bench: one table of the figures of docs/performance.md: the gateway
+## against a minimal baseline receiver (Go load generator, and wrk when
+## installed), the normalizer's events/s, and `ghnotify run` as a whole:
+## end-to-end latency under open-loop load, memory, restart to ready, the
+## sustained rate, and the same with 1,000,000 retained deliveries
+## (cmd/ghnotify/bench; flags in BENCH_FLAGS). About 15 minutes;
+## BENCH_QUICK=1 runs a small version in under 2 minutes. Nothing is asserted.
 ## Results and how to read them: docs/performance.md.
-GATEWAY_BENCH_FLAGS ?=
+BENCH_FLAGS ?=
 bench:
+	@command -v wrk >/dev/null 2>&1 || echo "note: wrk is not installed; the gateway's wrk rows are left out (Debian: apt-get install wrk)"
+	$(GO) run ./cmd/ghnotify/bench $(BENCH_FLAGS)
+
+## bench-go: every module's Go benchmarks on one core, one package at a
+## time (the normalizer's target is per core).
+bench-go:
 	$(GO) test -p 1 -cpu 1 -run='^$$' -bench=. -benchmem work
-	cd services/gateway && $(GO) run ./cmd/gateway-bench $(GATEWAY_BENCH_FLAGS)
 
 ## chromium: Debian's chromium (with an emoji font, so messages show their
 ## emoji, and a fallback font for the full-width look-alikes of Slack's

@@ -254,11 +254,10 @@ func TestNATSRecipes(t *testing.T) {
 		{"stream get GHNOTIFY_RAW --last-for github.raw.issues", delivery},
 		{"stream get GHNOTIFY_EVENTS --last-for", delivery},
 		{"consumer ls GHNOTIFY_RAW", provision.ConsumerNormalizer},
-		{"kv ls ghnotify_trace", delivery + ".normalizer"},
-		{"kv get ghnotify_trace", "normalizer"},
+		{"sub --stream GHNOTIFY_TRACE 'ghnotify.trace.>' --all", "Ghnotify-Trace-Key: " + delivery + ".normalizer"},
 		{"'github.event.*.*.*.opened'", delivery},
 		// docs/operations.md
-		{"kv ls ghnotify_trace '<delivery>.>' --verbose --display-value", `"raw_sequence"`},
+		{"sub --stream GHNOTIFY_TRACE 'ghnotify.trace.>' --since 1h", `"raw_sequence"`},
 		{"stream get GHNOTIFY_RAW <raw-sequence>", delivery},
 		{"sub --stream GHNOTIFY_EVENTS 'github.event.acme.rocket.>' --all --headers-only", "X-GitHub-Delivery: " + delivery},
 		{"sub --stream GHNOTIFY_RAW github.raw.issues --since 24h --headers-only", delivery},

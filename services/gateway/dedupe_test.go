@@ -198,12 +198,12 @@ func TestKeyIndexCheckHash(t *testing.T) {
 	x := newKeyIndex(time.Hour)
 	now := time.Unix(1_000_000, 0)
 	h, check := x.hash(DeliveryKey("new"))
-	x.keys[h] = keyEntry{check: check ^ 1, at: unixSeconds(now)}
+	x.keys.put(h, keyEntry{check: check ^ 1, at: unixSeconds(now)})
 	if x.has(DeliveryKey("new")) {
 		t.Fatal("a key sharing only the 64-bit hash was taken as present")
 	}
 	x.add(DeliveryKey("new"), now.Add(-time.Minute))
-	if !x.has(DeliveryKey("new")) || x.len() != 1 || x.keys[h].check != check {
-		t.Fatalf("after add: has=%v len=%d entry=%+v", x.has(DeliveryKey("new")), x.len(), x.keys[h])
+	if e, _ := x.keys.get(h); !x.has(DeliveryKey("new")) || x.len() != 1 || e.check != check {
+		t.Fatalf("after add: has=%v len=%d entry=%+v", x.has(DeliveryKey("new")), x.len(), e)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/provision"
@@ -44,18 +45,25 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 		case <-time.After(5 * time.Second):
 		}
 		d.deleteConsumer(js, cons)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.snapshot(sctx, js)
 	}()
 
 	prune := time.NewTicker(pruneEvery)
 	defer prune.Stop()
 	check := time.NewTicker(time.Second)
 	defer check.Stop()
+	snap := time.NewTicker(snapshotEvery)
+	defer snap.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-prune.C:
 			d.idx.prune(now)
+		case <-snap.C:
+			d.snapshot(ctx, js)
 		case <-check.C:
 			if d.Ready() {
 				check.Stop()
@@ -76,13 +84,22 @@ func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (j
 		return nil, nil, fmt.Errorf("opening stream %s: %w", provision.StreamRaw, err)
 	}
 	state := s.CachedInfo().State
+	d.streamCreated = s.CachedInfo().Created
+	if !d.Ready() && d.LastSequence() == 0 {
+		d.restore(actx, js, state.LastSeq)
+	}
 	start := time.Now().Add(-d.idx.horizon)
-	c, err := s.OrderedConsumer(actx, jetstream.OrderedConsumerConfig{
+	cfg := jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartTimePolicy,
 		OptStartTime:  &start,
 		HeadersOnly:   true,
 		NamePrefix:    dedupeConsumerPrefix(),
-	})
+	}
+	if last := d.LastSequence(); last > 0 {
+		// Only what the index has not read yet: the tail after a snapshot.
+		cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, last+1
+	}
+	c, err := s.OrderedConsumer(actx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating ordered consumer on %s: %w", provision.StreamRaw, err)
 	}
@@ -101,10 +118,47 @@ func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (j
 	if err != nil {
 		return nil, nil, fmt.Errorf("consuming %s: %w", provision.StreamRaw, err)
 	}
-	if state.Msgs == 0 || state.LastTime.Before(start) {
+	if state.Msgs == 0 || state.LastTime.Before(start) || d.LastSequence() >= state.LastSeq {
 		d.markReady()
 	}
 	return c, sub, nil
+}
+
+// restore starts the index from the latest snapshot when there is one of
+// this raw stream (same creation time) not ahead of its last sequence; a
+// missing, damaged or foreign snapshot leaves the index empty, to be
+// rebuilt from the stream within the horizon.
+func (d *Deduper) restore(ctx context.Context, js jetstream.JetStream, lastSeq uint64) {
+	x, h, err := loadSnapshot(ctx, js, d.idx.horizon)
+	switch {
+	case err != nil:
+		d.log.Warn().Err(err).Msg("dedupe index snapshot not used; reading the raw stream within the horizon")
+	case x == nil:
+	case !h.streamCreated.Equal(d.streamCreated) || h.seq > lastSeq:
+		d.log.Info().Uint64("snapshot_sequence", h.seq).Uint64("stream_last_sequence", lastSeq).Msg("dedupe index snapshot is of another raw stream; reading the stream within the horizon")
+	default:
+		d.idx.adopt(x)
+		d.lastSeq.Store(h.seq)
+		d.snapshotSeq = h.seq
+		d.restored.Store(h.seq)
+		// Starting next to a large store leaves garbage behind (the NATS
+		// server's recovery, the snapshot's chunks): hand it back to the
+		// system now rather than holding it until the heap doubles.
+		go debug.FreeOSMemory()
+	}
+}
+
+// snapshot writes a snapshot when the index is complete and has read
+// further than the last one.
+func (d *Deduper) snapshot(ctx context.Context, js jetstream.JetStream) {
+	if !d.Ready() || d.LastSequence() <= d.snapshotSeq || !js.Conn().IsConnected() {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := d.saveSnapshot(sctx, js); err != nil {
+		d.log.Warn().Err(err).Msg("writing the dedupe index snapshot failed; the next start reads more of the raw stream")
+	}
 }
 
 // checkCaughtUp marks the index ready when the consumer has delivered

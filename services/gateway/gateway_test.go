@@ -288,11 +288,7 @@ func TestDuplicatesStoredOnce(t *testing.T) {
 		t.Fatalf("stored %v", keysOf(got))
 	}
 
-	kv, err := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &trace.Store{KV: kv}
+	store := trace.NewStore(ns.JS)
 	// Only duplicates get a gateway trace record: the raw message is the
 	// record of a stored delivery.
 	natstest.WaitFor(t, 10*time.Second, "trace records of the duplicates", func() bool {

@@ -45,10 +45,6 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
 		return err
 	}
-	traceKV, err := js.KeyValue(ctx, provision.BucketTrace)
-	if err != nil {
-		return fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
-	}
 	allow, err := NewAllowlist(cfg.AllowedCIDRs, cfg.TrustedProxies)
 	if err != nil {
 		return err
@@ -67,7 +63,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	dedupe := NewDeduper(cfg.DedupeBodies, horizon, log)
 	health := newStoreHealth()
 	m.observeIndex(dedupe)
-	traces := newTraceWriter(&trace.Store{KV: traceKV}, 1024, cfg.PublishTimeout, m, log)
+	traces := newTraceWriter(trace.NewStore(js), 1024, cfg.PublishTimeout, m, log)
 	budget := newByteBudget(cfg.MaxInflightBytes)
 	m.observeBudget(budget)
 	sampler := newRefusalSampler(log, nil, refusalLogBurst, refusalLogInterval)
@@ -102,7 +98,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 	background.Go(func() {
 		select {
 		case <-dedupe.readyCh:
-			log.Info().Uint64("raw_sequence", dedupe.LastSequence()).Int("keys", dedupe.Len()).Msg("dedupe index rebuilt from the raw stream")
+			log.Info().Uint64("raw_sequence", dedupe.LastSequence()).Uint64("snapshot_sequence", dedupe.RestoredFrom()).Int("keys", dedupe.Len()).Msg("dedupe index rebuilt from the raw stream")
 		case <-followCtx.Done():
 		}
 	})

@@ -65,18 +65,12 @@ func run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger, obs
 		return err
 	}
 	var cons jetstream.Consumer
-	var kv jetstream.KeyValue
 	err = provision.Retry(ctx, log, "creating normalizer consumer", func(ctx context.Context) error {
 		c, err := js.CreateOrUpdateConsumer(ctx, provision.StreamRaw, ConsumerConfig(cfg))
 		if err != nil {
 			return err
 		}
 		cons = c
-		k, err := js.KeyValue(ctx, provision.BucketTrace)
-		if err != nil {
-			return fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
-		}
-		kv = k
 		return nil
 	})
 	if err != nil {
@@ -85,7 +79,7 @@ func run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger, obs
 		}
 		return err
 	}
-	traces := &trace.Store{KV: kv}
+	traces := trace.NewStore(js)
 	h := &handler{
 		js:             js,
 		traces:         traces,

@@ -110,11 +110,7 @@ func settled(t testing.TB, js jetstream.JetStream) bool {
 
 func traceStore(t testing.TB, js jetstream.JetStream) *trace.Store {
 	t.Helper()
-	kv, err := js.KeyValue(context.Background(), provision.BucketTrace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &trace.Store{KV: kv}
+	return trace.NewStore(js)
 }
 
 func traceOf(t testing.TB, js jetstream.JetStream, deliveryID string) []trace.Record {

@@ -108,11 +108,7 @@ func publishKind(t *testing.T, js jetstream.JetStream, e *event.Event, msgID str
 // traceOutcome returns the outcome and reason of the sink's held record of
 // a delivery, "" while there is none.
 func heldRecord(t *testing.T, js jetstream.JetStream, delivery string) trace.Record {
-	kv, err := js.KeyValue(context.Background(), provision.BucketTrace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := (&trace.Store{KV: kv}).List(context.Background(), delivery)
+	recs, err := trace.NewStore(js).List(context.Background(), delivery)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -243,8 +243,7 @@ routes:
 	if dl := deadLetter(t, ns.JS, 1); dl.Header.Get(HeaderDestination) != "hook" || !strings.Contains(dl.Header.Get("Ghnotify-Dlq-Reason"), "HTTP 422") {
 		t.Errorf("dead letter headers %v", dl.Header)
 	}
-	kv, _ := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
-	recs, err := (&trace.Store{KV: kv}).List(context.Background(), "h-1")
+	recs, err := trace.NewStore(ns.JS).List(context.Background(), "h-1")
 	if err != nil || len(recs) != 1 || recs[0].Outcome != trace.OutcomePosted || recs[0].Destination != "hook" {
 		t.Errorf("trace of h-1: %+v, %v", recs, err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/event"
 	"github.com/ghnotify/ghnotify/shared/natstest"
-	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/ghnotify/ghnotify/shared/replay"
 	"github.com/ghnotify/ghnotify/shared/subject"
 	"github.com/ghnotify/ghnotify/shared/trace"
@@ -92,11 +91,7 @@ func TestDeadLetteredEventCanBePublishedAgain(t *testing.T) {
 	if n := dlqCount(t, ns.JS); n != 1 {
 		t.Errorf("%d dead letters, want 1", n)
 	}
-	kv, err := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := (&trace.Store{KV: kv}).List(context.Background(), "a-1")
+	recs, err := trace.NewStore(ns.JS).List(context.Background(), "a-1")
 	if err != nil {
 		t.Fatal(err)
 	}

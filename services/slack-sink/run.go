@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return err
 	}
 	kvs := map[string]jetstream.KeyValue{}
-	for _, b := range []string{provision.BucketSent, provision.BucketThreads, provision.BucketTrace} {
+	for _, b := range []string{provision.BucketSent, provision.BucketThreads} {
 		kv, err := js.KeyValue(ctx, b)
 		if err != nil {
 			return fmt.Errorf("opening bucket %s: %w", b, err)
@@ -122,8 +122,8 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		MaxInFlight: cfg.MaxInFlight, PostAttempts: cfg.PostAttempts, MaxDeliver: cfg.MaxDeliver, MaxHold: cfg.MaxHold, AckWait: cfg.AckWait,
 		Sleep: cfg.Sleep, Now: cfg.Now, Backoff: cfg.Backoff,
 	}, table, deliver.Stores{
-		Sent: kvs[provision.BucketSent], Threads: kvs[provision.BucketThreads],
-		Trace: &trace.Store{KV: kvs[provision.BucketTrace]}, DLQ: &deadletter.Publisher{JS: js},
+		Sent: provision.TTLBucket{KeyValue: kvs[provision.BucketSent], JS: js, Bucket: provision.BucketSent}, Threads: kvs[provision.BucketThreads],
+		Trace: trace.NewStore(js), DLQ: &deadletter.Publisher{JS: js},
 		Held: held,
 	}, cfg.Registerer, log)
 	// Held events and digests are released by one instance when due, and

@@ -75,11 +75,7 @@ routes:
 		info, err := dlq.Info(context.Background())
 		return err == nil && info.State.Msgs >= 3
 	})
-	kv, err := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &trace.Store{KV: kv}
+	store := trace.NewStore(ns.JS)
 	var seen strings.Builder
 	outcomes := map[string]string{}
 	for _, repo := range []string{"g", "f", "d", "c"} {

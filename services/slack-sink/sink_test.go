@@ -235,8 +235,7 @@ func TestDeliveryUnderSlackFailures(t *testing.T) {
 		t.Errorf("archived channel called %d times, want %d (no retries of permanent failures)", c, n)
 	}
 	// Trace records name the outcome.
-	kv, _ := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
-	recs, err := (&trace.Store{KV: kv}).List(context.Background(), "a-1")
+	recs, err := trace.NewStore(ns.JS).List(context.Background(), "a-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ghnotify/ghnotify/shared/natstest"
-	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -42,11 +41,7 @@ func TestSkipsAreTracedAndCounted(t *testing.T) {
 	stop := startSink(t, cfg, ns.NC)
 	defer stop()
 
-	kv, err := ns.JS.KeyValue(context.Background(), provision.BucketTrace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &trace.Store{KV: kv}
+	store := trace.NewStore(ns.JS)
 	want := map[string][]trace.Record{
 		"a-1": {
 			{Outcome: trace.OutcomePosted, Route: "a", Destination: "ok"},
@@ -58,6 +53,7 @@ func TestSkipsAreTracedAndCounted(t *testing.T) {
 	for delivery, recs := range want {
 		var got []trace.Record
 		natstest.WaitFor(t, 10*time.Second, "trace of "+delivery, func() bool {
+			var err error
 			got, err = store.List(context.Background(), delivery)
 			return err == nil && len(got) >= len(recs)
 		})

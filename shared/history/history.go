@@ -7,7 +7,6 @@ package history
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -251,41 +250,23 @@ func (v *View) Finish() {
 	}
 }
 
-// ReadTrace reads every record of the trace bucket (or those of one
-// delivery) with one watch.
-func ReadTrace(ctx context.Context, js jetstream.JetStream, deliveryID string) ([]trace.Record, error) {
-	kv, err := js.KeyValue(ctx, provision.BucketTrace)
-	if err != nil {
-		return nil, fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
-	}
+// ReadTrace reads the trace records of one delivery, or (deliveryID
+// empty) every record stored since since (all of them when since is
+// zero), from the trace stream (shared/trace).
+func ReadTrace(ctx context.Context, js jetstream.JetStream, deliveryID string, since time.Time) ([]trace.Record, error) {
+	store := trace.NewStore(js)
 	if deliveryID != "" {
-		recs, err := (&trace.Store{KV: kv}).List(ctx, deliveryID)
-		if errors.Is(err, jetstream.ErrNoKeysFound) {
-			return nil, nil
-		}
-		return recs, err
+		return store.List(ctx, deliveryID)
 	}
-	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, fmt.Errorf("reading bucket %s: %w", provision.BucketTrace, err)
-	}
-	defer func() { _ = w.Stop() }()
 	var out []trace.Record
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok || e == nil {
-				return out, nil
-			}
-			var r trace.Record
-			if err := json.Unmarshal(e.Value(), &r); err != nil {
-				continue
-			}
-			out = append(out, r)
-		}
+	err := store.Scan(ctx, since, func(f trace.Fact) error {
+		out = append(out, f.Record)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading stream %s: %w", provision.StreamTrace, err)
 	}
+	return out, nil
 }
 
 // deliveryIs is a filter on raw message headers.
@@ -298,7 +279,7 @@ func deliveryIs(id string) func(nats.Header) bool {
 func Gather(ctx context.Context, js jetstream.JetStream, id string) (*View, error) {
 	vs := views{}
 	v := vs.get(id)
-	recs, err := ReadTrace(ctx, js, id)
+	recs, err := ReadTrace(ctx, js, id, time.Time{})
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +386,13 @@ func List(ctx context.Context, js jetstream.JetStream, f Filter) ([]*View, error
 	if err != nil {
 		return nil, err
 	}
-	recs, err := ReadTrace(ctx, js, "")
+	// Facts of deliveries stored since f.Since come after it; a minute
+	// more allows for clocks. Zero (no window) reads them all.
+	since := f.Since
+	if !since.IsZero() {
+		since = since.Add(-time.Minute)
+	}
+	recs, err := ReadTrace(ctx, js, "", since)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/ghnotify/ghnotify/shared/config"
 	"github.com/ghnotify/ghnotify/shared/retry"
 	"github.com/ghnotify/ghnotify/shared/subject"
+	"github.com/ghnotify/ghnotify/shared/trace"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -21,6 +22,9 @@ const (
 	StreamRaw    = "GHNOTIFY_RAW"
 	StreamEvents = "GHNOTIFY_EVENTS"
 	StreamDLQ    = "GHNOTIFY_DLQ"
+	// StreamTrace holds what each stage did with each delivery (see
+	// shared/trace): one message per fact on ghnotify.trace.<shard>.
+	StreamTrace = trace.Stream
 	// StreamHeld holds what the sink holds back for quiet hours and
 	// digests, the message schedules that say when it is due, and what it
 	// releases (subjects under HeldSubjects; see the sink's held.go).
@@ -44,7 +48,10 @@ const (
 	// to an existing durable in place, keeping its acknowledged position.
 	ConsumerMaxDeliver = -1
 
-	// BucketTrace holds what each stage did with each delivery.
+	// BucketTrace is where earlier versions kept trace records, one key
+	// per record. It is no longer created or written: StreamTrace holds
+	// them. Delete it once GHNOTIFY_EVENT_MAX_AGE has passed since an
+	// upgrade.
 	BucketTrace = "ghnotify_trace"
 	// BucketSent holds (event, destination) pairs the sink has posted.
 	BucketSent = "ghnotify_sent"
@@ -52,6 +59,14 @@ const (
 	BucketThreads = "ghnotify_threads"
 	// ObjectBodies holds raw bodies too large for one NATS message.
 	ObjectBodies = "ghnotify_bodies"
+	// ObjectDedupe holds the gateway's dedupe index snapshot.
+	ObjectDedupe = "ghnotify_dedupe"
+
+	// SentMarkerTTL is how long the sent bucket keeps the marker the
+	// server leaves when a record's own TTL ends. Setting it lets the
+	// bucket take records with a TTL of their own (KV key TTL, the
+	// Nats-TTL header; nats-server 2.11 or later).
+	SentMarkerTTL = time.Minute
 )
 
 // Config sizes what Ensure creates.
@@ -155,6 +170,16 @@ func Streams(c Config) []jetstream.StreamConfig {
 			Discard:     jetstream.DiscardOld,
 		},
 		{
+			Name:        StreamTrace,
+			Description: "What each stage did with each delivery: one message per fact, on one of 256 subjects.",
+			Subjects:    []string{trace.SubjectAll},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      c.EventMaxAge,
+			Replicas:    c.Replicas,
+			Discard:     jetstream.DiscardOld,
+		},
+		{
 			Name:        StreamHeld,
 			Description: "Events the sink holds for quiet hours and digests, the schedules that release them, and what they released.",
 			Subjects:    []string{HeldSubjects},
@@ -175,8 +200,9 @@ func Streams(c Config) []jetstream.StreamConfig {
 func Buckets(c Config) []jetstream.KeyValueConfig {
 	c = c.withDefaults()
 	return []jetstream.KeyValueConfig{
-		{Bucket: BucketTrace, Description: "What each stage did with each delivery.", TTL: c.EventMaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
-		{Bucket: BucketSent, Description: "Events the Slack sink has posted, per destination.", TTL: c.EventMaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
+		// A sent record carries its own TTL (the sink's redelivery bound,
+		// see slack-sink's deliver.SentTTL); the bucket's TTL only caps it.
+		{Bucket: BucketSent, Description: "Events the Slack sink has posted, per destination.", TTL: c.EventMaxAge, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas, LimitMarkerTTL: SentMarkerTTL},
 		{Bucket: BucketThreads, Description: "Slack thread of each issue and pull request.", TTL: 30 * 24 * time.Hour, History: 1, Storage: jetstream.FileStorage, Replicas: c.Replicas},
 	}
 }
@@ -188,6 +214,18 @@ func ObjectStore(c Config) jetstream.ObjectStoreConfig {
 		Bucket:      ObjectBodies,
 		Description: "Raw bodies larger than one NATS message; the raw message names them.",
 		TTL:         c.RawMaxAge,
+		Storage:     jetstream.FileStorage,
+		Replicas:    c.Replicas,
+	}
+}
+
+// DedupeStore returns the configuration of the object store holding the
+// gateway's dedupe index snapshot (one object, replaced as it is rewritten).
+func DedupeStore(c Config) jetstream.ObjectStoreConfig {
+	c = c.withDefaults()
+	return jetstream.ObjectStoreConfig{
+		Bucket:      ObjectDedupe,
+		Description: "Snapshot of the gateway's dedupe index: the raw stream's delivery ids and body digests up to a sequence.",
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.Replicas,
 	}
@@ -205,9 +243,10 @@ func Ensure(ctx context.Context, js jetstream.JetStream, c Config) error {
 			return fmt.Errorf("provisioning bucket %s: %w", kc.Bucket, err)
 		}
 	}
-	oc := ObjectStore(c)
-	if _, err := js.CreateOrUpdateObjectStore(ctx, oc); err != nil {
-		return fmt.Errorf("provisioning object store %s: %w", oc.Bucket, err)
+	for _, oc := range []jetstream.ObjectStoreConfig{ObjectStore(c), DedupeStore(c)} {
+		if _, err := js.CreateOrUpdateObjectStore(ctx, oc); err != nil {
+			return fmt.Errorf("provisioning object store %s: %w", oc.Bucket, err)
+		}
 	}
 	return nil
 }

@@ -30,7 +30,7 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 	if got := raw.CachedInfo().Config.MaxAge; got != 14*24*time.Hour {
 		t.Fatalf("raw stream max age = %v after update, want 336h", got)
 	}
-	kv, err := s.JS.KeyValue(ctx, provision.BucketTrace)
+	kv, err := s.JS.KeyValue(ctx, provision.BucketSent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +38,65 @@ func TestEnsureIsIdempotentAndUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.TTL() != c.EventMaxAge {
-		t.Fatalf("trace TTL = %v, want %v", st.TTL(), c.EventMaxAge)
+	if st.TTL() != c.EventMaxAge || st.LimitMarkerTTL() != provision.SentMarkerTTL {
+		t.Fatalf("sent bucket TTL = %v, marker TTL %v; want %v, %v", st.TTL(), st.LimitMarkerTTL(), c.EventMaxAge, provision.SentMarkerTTL)
 	}
-	for _, name := range []string{provision.StreamRaw, provision.StreamEvents, provision.StreamDLQ, provision.StreamHeld} {
+	if _, err := s.JS.KeyValue(ctx, provision.BucketTrace); !errors.Is(err, jetstream.ErrBucketNotFound) {
+		t.Errorf("trace bucket: %v, want it no longer created", err)
+	}
+	tr, err := s.JS.Stream(ctx, provision.StreamTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.CachedInfo().Config.MaxAge; got != c.EventMaxAge {
+		t.Errorf("trace stream max age = %v, want %v", got, c.EventMaxAge)
+	}
+	for _, name := range []string{provision.StreamRaw, provision.StreamEvents, provision.StreamDLQ, provision.StreamHeld, "OBJ_" + provision.ObjectDedupe} {
 		if _, err := s.JS.Stream(ctx, name); err != nil {
 			t.Errorf("stream %s: %v", name, err)
 		}
+	}
+}
+
+// TestSentBucketUpgradesToRecordTTL provisions over a sent bucket created
+// as earlier versions did (no record TTL): the update is accepted, the
+// records already there stay, and a record written with a TTL of its own
+// then disappears when it ends.
+func TestSentBucketUpgradesToRecordTTL(t *testing.T) {
+	t.Parallel()
+	s := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := s.JS.DeleteKeyValue(ctx, provision.BucketSent); err != nil {
+		t.Fatal(err)
+	}
+	old := jetstream.KeyValueConfig{Bucket: provision.BucketSent, TTL: 7 * 24 * time.Hour, History: 1, Storage: jetstream.FileStorage}
+	kv, err := s.JS.CreateKeyValue(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "old", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := provision.Ensure(ctx, s.JS, provision.Defaults()); err != nil {
+		t.Fatalf("provisioning over an old sent bucket: %v", err)
+	}
+	if _, err := kv.Get(ctx, "old"); err != nil {
+		t.Fatalf("record written before the upgrade: %v", err)
+	}
+	b := provision.TTLBucket{JS: s.JS, Bucket: provision.BucketSent}
+	if _, err := b.PutTTL(ctx, "short", []byte("y"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Get(ctx, "short"); err != nil {
+		t.Fatalf("record with a TTL, just written: %v", err)
+	}
+	natstest.WaitFor(t, 10*time.Second, "the record's TTL to end", func() bool {
+		_, err := kv.Get(ctx, "short")
+		return errors.Is(err, jetstream.ErrKeyNotFound)
+	})
+	if _, err := kv.Get(ctx, "old"); err != nil {
+		t.Fatalf("record without a TTL after another's ended: %v", err)
 	}
 }
 

@@ -1,22 +1,21 @@
-// Package trace records what each stage did with each delivery, in one place
-// per delivery id: the ghnotify_trace key-value bucket. Every record of a
-// delivery has a key that starts with the delivery's key, so
-// `nats kv ls ghnotify_trace` and a delivery-trace command find them all.
+// Package trace records what each stage did with each delivery: one fact
+// (a Record under a Key) per stage outcome, stored as one message in the
+// GHNOTIFY_TRACE stream. The subject of a fact is not the delivery's own:
+// ghnotify.trace.<shard>, one of 256 shards chosen by a hash of the
+// delivery id, so the server keeps no state per delivery (a key-value
+// bucket keeps about 230 bytes of memory per key, which at a million
+// deliveries is most of the process). The delivery id and the key travel
+// in the message's headers.
 //
-// Keys are <delivery>.<stage>[.<part>...], each part encoded by KeyPart.
+// Keys are <delivery>.<stage>[.<part>...], each part encoded by KeyPart; a
+// fact stored again under the same key supersedes the earlier one.
 package trace
 
 import (
-	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Stages.
@@ -102,49 +101,4 @@ func Key(deliveryID, stage string, parts ...string) string {
 		k += "." + KeyPart(p)
 	}
 	return k
-}
-
-// Store reads and writes records in the trace bucket.
-type Store struct {
-	KV jetstream.KeyValue
-}
-
-// Put writes rec under key, stamping At when it is zero.
-func (s *Store) Put(ctx context.Context, key string, rec Record) error {
-	if rec.At.IsZero() {
-		rec.At = time.Now().UTC()
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encoding trace record: %w", err)
-	}
-	if _, err := s.KV.Put(ctx, key, b); err != nil {
-		return fmt.Errorf("writing trace record %s: %w", key, err)
-	}
-	return nil
-}
-
-// List returns every record of a delivery, oldest first.
-func (s *Store) List(ctx context.Context, deliveryID string) ([]Record, error) {
-	lister, err := s.KV.ListKeysFiltered(ctx, KeyPart(deliveryID)+".>")
-	if err != nil {
-		return nil, fmt.Errorf("listing trace of %s: %w", deliveryID, err)
-	}
-	var out []Record
-	for key := range lister.Keys() {
-		e, err := s.KV.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading trace record %s: %w", key, err)
-		}
-		var r Record
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			return nil, fmt.Errorf("decoding trace record %s: %w", key, err)
-		}
-		out = append(out, r)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, nil
 }

@@ -528,16 +528,13 @@ func (s *suite) waitSettled(js jetstream.JetStream, deadline time.Duration) fate
 		}
 		f.dlq = dlq
 		f.skipped = map[string]string{}
-		store := trace.Store{}
-		if kv, err := js.KeyValue(ctx, provision.BucketTrace); err == nil {
-			store.KV = kv
-		}
+		store := trace.NewStore(js)
 		open = 0
 		for _, d := range s.deliveries {
 			if !d.accepted() || len(f.posts[d.idx]) > 0 || f.dlq[d.id] != nil {
 				continue
 			}
-			if store.KV != nil {
+			{
 				recs, _ := store.List(ctx, d.id)
 				for _, r := range recs {
 					if r.Stage == trace.StageSink && r.Outcome == trace.OutcomeSkipped {

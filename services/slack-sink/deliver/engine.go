@@ -611,6 +611,47 @@ func (s *Engine) waitPause(q *queue) error {
 	}
 }
 
+// redeliveryMax is the longest wait shared/consume asks JetStream for
+// before redelivering a failed event (its redelivery backoff's cap).
+const redeliveryMax = 5 * time.Minute
+
+// sentTTLMargin is added to the redelivery bound in SentTTL.
+const sentTTLMargin = time.Hour
+
+// SentTTL is how long a sent record is kept: longer than the event it
+// records can still be delivered to the sink once posted. An event's
+// deliveries end within MaxHold (hand-backs while a destination is down or
+// an earlier event goes first) plus MaxDeliver failed deliveries, each
+// followed by at most AckWait and the longest redelivery wait, plus one
+// AckWait for an ack that was lost; SentTTL adds an hour to that. With the
+// defaults (24 h, 20, 1 min) it is 27 h. With no MaxHold there is no such
+// bound and the record lives as long as the bucket keeps anything (the
+// events stream's max age): SentTTL returns 0.
+func SentTTL(c Config) time.Duration {
+	if c.MaxHold <= 0 {
+		return 0
+	}
+	return c.MaxHold + time.Duration(c.MaxDeliver+1)*(c.AckWait+redeliveryMax) + sentTTLMargin
+}
+
+// ttlPutter is a sent store whose records can end by themselves
+// (provision.TTLBucket).
+type ttlPutter interface {
+	PutTTL(ctx context.Context, key string, value []byte, ttl time.Duration) (uint64, error)
+}
+
+// putSent writes a sent record, with SentTTL when the store takes one.
+func (s *Engine) putSent(ctx context.Context, key string, value []byte) error {
+	if p, ok := s.sent.(ttlPutter); ok {
+		if ttl := SentTTL(s.cfg); ttl > 0 {
+			_, err := p.PutTTL(ctx, key, value, ttl)
+			return err
+		}
+	}
+	_, err := s.sent.Put(ctx, key, value)
+	return err
+}
+
 // markSentFor is how long markSent keeps trying: longer than a NATS
 // cluster takes to elect a new leader of the bucket after its leader's
 // node died (5-10.5 s measured), so that a failover costs no record.
@@ -626,7 +667,7 @@ func (s *Engine) markSent(ctx context.Context, key string, rec sentRecord, log z
 	var waited time.Duration
 	wait := 200 * time.Millisecond
 	for {
-		if _, err = s.sent.Put(ctx, key, b); err == nil {
+		if err = s.putSent(ctx, key, b); err == nil {
 			return
 		}
 		if waited+wait > markSentFor || s.cfg.Sleep(ctx, wait) != nil {

@@ -137,15 +137,6 @@ func (l storeLetters) Redrive(ctx context.Context, seq uint64) (deadletter.Redri
 	return deadletter.Redrive(ctx, l.s.JS, seq, false, t)
 }
 
-// Trace storage the live feed follows: the GHNOTIFY_TRACE stream (one
-// message per fact, the delivery id in a header) where it exists, else
-// the ghnotify_trace bucket.
-const (
-	traceStream         = "GHNOTIFY_TRACE"
-	traceStreamSubjects = "ghnotify.trace.>"
-	traceHeaderDelivery = "Ghnotify-Trace-Delivery"
-)
-
 // Watch follows the trace and the raw and dead-letter streams from now on,
 // sending the delivery id of each new record or message.
 func (s *Store) Watch(ctx context.Context) (<-chan string, error) {
@@ -165,18 +156,12 @@ func (s *Store) Watch(ctx context.Context) (<-chan string, error) {
 			stop()
 		}
 	}
+	// The trace stream holds one message per fact, the delivery id in a
+	// header (shared/trace).
 	follow := []struct{ stream, filter, header string }{
 		{provision.StreamRaw, subject.RawAll, delivery.HeaderDelivery},
 		{provision.StreamDLQ, subject.DLQAll, delivery.HeaderDelivery},
-	}
-	if _, err := s.JS.Stream(ctx, traceStream); err == nil {
-		follow = append(follow, struct{ stream, filter, header string }{traceStream, traceStreamSubjects, traceHeaderDelivery})
-	} else {
-		stop, err := s.watchTraceBucket(ctx, send)
-		if err != nil {
-			return nil, err
-		}
-		stops = append(stops, stop)
+		{trace.Stream, trace.SubjectAll, trace.HeaderDelivery},
 	}
 	for _, st := range follow {
 		stream, err := s.JS.Stream(ctx, st.stream)
@@ -203,46 +188,6 @@ func (s *Store) Watch(ctx context.Context) (<-chan string, error) {
 		stopAll()
 	}()
 	return out, nil
-}
-
-// watchTraceBucket follows the ghnotify_trace bucket's new records.
-func (s *Store) watchTraceBucket(ctx context.Context, send func(string)) (func(), error) {
-	kv, err := s.JS.KeyValue(ctx, provision.BucketTrace)
-	if err != nil {
-		return nil, fmt.Errorf("opening bucket %s: %w", provision.BucketTrace, err)
-	}
-	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.IgnoreDeletes(), jetstream.MetaOnly())
-	if err != nil {
-		return nil, fmt.Errorf("watching bucket %s: %w", provision.BucketTrace, err)
-	}
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e == nil {
-					continue
-				}
-				if id, err := trace.DecodeKeyPart(firstPart(e.Key())); err == nil {
-					send(id)
-				}
-			}
-		}
-	}()
-	return func() { _ = w.Stop() }, nil
-}
-
-func firstPart(key string) string {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '.' {
-			return key[:i]
-		}
-	}
-	return key
 }
 
 // Tables holds the routing table in force: the sink sets it at start and

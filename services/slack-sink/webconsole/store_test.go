@@ -43,11 +43,7 @@ func storeDelivery(t *testing.T, js jetstream.JetStream, id string) {
 	if _, err := js.PublishMsg(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(ctx, provision.BucketTrace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (&trace.Store{KV: kv}).Put(ctx, trace.Key(id, trace.StageNormalizer), trace.Record{Stage: trace.StageNormalizer, DeliveryID: id, Event: "issues", Outcome: trace.OutcomeNormalized, Kinds: []string{"issues.opened"}, Subjects: []string{m.Subject}, ReceivedAt: d.ReceivedAt}); err != nil {
+	if err := trace.NewStore(js).Put(ctx, trace.Key(id, trace.StageNormalizer), trace.Record{Stage: trace.StageNormalizer, DeliveryID: id, Event: "issues", Outcome: trace.OutcomeNormalized, Kinds: []string{"issues.opened"}, Subjects: []string{m.Subject}, ReceivedAt: d.ReceivedAt}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -53,6 +54,8 @@ type options struct {
 	uploads    int
 	uploadSize int
 	gatewayBin string
+	wrk        bool
+	rows       bool
 }
 
 func main() {
@@ -66,6 +69,8 @@ func main() {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured runs (load generator, both receivers and NATS in one process) to this file")
 	flag.IntVar(&o.uploads, "uploads", 0, "measure the gateway binary's peak memory under this many concurrent large uploads instead of throughput")
 	flag.IntVar(&o.uploadSize, "upload-size", 25<<20, "size of each upload in bytes (with -uploads)")
+	flag.BoolVar(&o.rows, "rows", false, "print only rows of the whole-system table of cmd/ghnotify/bench (| figure | value | target |)")
+	flag.BoolVar(&o.wrk, "wrk", true, "also load both receivers with wrk when it is installed")
 	flag.StringVar(&o.gatewayBin, "gateway-bin", "", "gateway binary for -uploads (default: built from ./cmd/gateway)")
 	flag.Parse()
 	for _, c := range strings.Split(conns, ",") {
@@ -130,27 +135,14 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	gctx, stopGateway := context.WithCancel(ctx)
-	gdone := make(chan error, 1)
-	go func() {
-		gdone <- gateway.Run(gctx, gateway.Config{
-			Listener:     ln,
-			Secrets:      []config.Secret{benchSecret},
-			DedupeBodies: true,
-			Provision:    provision.Defaults(),
-		}, gnc, zerolog.New(io.Discard).Level(zerolog.InfoLevel))
-	}()
-	defer func() {
-		stopGateway()
-		<-gdone
-	}()
-	gatewayURL := "http://" + ln.Addr().String() + gateway.WebhookPath
-	if err := waitReady("http://" + ln.Addr().String() + "/readyz"); err != nil {
+	gatewayURL, stopGateway, err := startGateway(ctx, gnc, ln, true)
+	if err != nil {
 		return err
 	}
+	defer func() { stopGateway() }()
 
 	template, slot := loadtest.Payload(o.size)
-	fmt.Printf("payload %d bytes, %d s per run, %d alternating rounds, GOMAXPROCS-visible CPUs %d\n\n",
+	fmt.Fprintf(out(o), "payload %d bytes, %d s per run, %d alternating rounds, GOMAXPROCS-visible CPUs %d\n\n",
 		len(template), int(o.duration.Seconds()), o.rounds, numCPU())
 	type pair struct{ base, gw []loadtest.Result }
 	results := map[int]*pair{}
@@ -197,8 +189,10 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	fmt.Println("| conns | baseline req/s | baseline p50 | baseline p99 | gateway req/s | gateway p50 | gateway p99 | throughput ratio | p99 ratio | CPU/request baseline → gateway |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	if !o.rows {
+		fmt.Println("| conns | baseline req/s | baseline p50 | baseline p99 | gateway req/s | gateway p50 | gateway p99 | throughput ratio | p99 ratio | CPU/request baseline → gateway |")
+		fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	}
 	for _, c := range o.conns {
 		p := results[c]
 		b, g := median(p.base), median(p.gw)
@@ -210,11 +204,73 @@ func run(ctx context.Context, o options) error {
 			rps = append(rps, p.gw[i].RPS/p.base[i].RPS)
 			p99 = append(p99, float64(p.gw[i].P99)/float64(p.base[i].P99))
 		}
+		if o.rows {
+			fmt.Printf("| gateway vs baseline, Go load generator, %d conns: req/s, p99 (ratio) | %.0f vs %.0f req/s (%.2fx), p99 %s vs %s (%.2fx) | ≥ 1.0x, p99 ≤ 1.2x |\n", c,
+				g.RPS, b.RPS, medianOf(rps), ms(g.P99), ms(b.P99), medianOf(p99))
+			continue
+		}
 		fmt.Printf("| %d | %.0f | %s | %s | %.0f | %s | %s | %.2fx | %.2fx | %d µs → %d µs |\n", c,
 			b.RPS, ms(b.P50), ms(b.P99), g.RPS, ms(g.P50), ms(g.P99), medianOf(rps), medianOf(p99),
 			b.CPUPerRequest.Microseconds(), g.CPUPerRequest.Microseconds())
 	}
-	return nil
+	if !o.wrk {
+		return nil
+	}
+	if !wrkAvailable() {
+		if o.rows {
+			fmt.Println("| gateway vs baseline, wrk | not run: wrk is not installed (Debian: apt-get install wrk) | |")
+			return nil
+		}
+		fmt.Println()
+		fmt.Println(wrkNote())
+		return nil
+	}
+	// wrk repeats one body: the gateway it loads has body dedupe off.
+	stopGateway()
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	gatewayURL, stopGateway, err = startGateway(ctx, gnc, ln, false)
+	if err != nil {
+		return err
+	}
+	return wrkRows(ctx, o, dir, baseURL, gatewayURL)
+}
+
+// startGateway runs the real gateway on ln, logging at info level to
+// nowhere, and returns its webhook URL once ready and how to stop it.
+func startGateway(ctx context.Context, nc *nats.Conn, ln net.Listener, bodies bool) (string, func(), error) {
+	gctx, cancel := context.WithCancel(ctx)
+	gdone := make(chan error, 1)
+	go func() {
+		gdone <- gateway.Run(gctx, gateway.Config{
+			Listener:     ln,
+			Secrets:      []config.Secret{benchSecret},
+			DedupeBodies: bodies,
+			Provision:    provision.Defaults(),
+		}, nc, zerolog.New(io.Discard).Level(zerolog.InfoLevel))
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			<-gdone
+		})
+	}
+	if err := waitReady("http://" + ln.Addr().String() + "/readyz"); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return "http://" + ln.Addr().String() + gateway.WebhookPath, stop, nil
+}
+
+// out is where text other than table rows goes.
+func out(o options) io.Writer {
+	if o.rows {
+		return os.Stderr
+	}
+	return os.Stdout
 }
 
 func medianOf(v []float64) float64 {

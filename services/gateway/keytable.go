@@ -1,0 +1,137 @@
+package gateway
+
+import "math/bits"
+
+// keyTable is the dedupe index's storage: an open-addressing hash table of
+// 16-byte slots (linear probing, deletion by backward shift, so no
+// tombstones), kept between 7/12 and 7/8 full. A Go map of the same
+// entries rounds its capacity up to a power of two and measured 36 bytes a
+// key at two million keys; this table holds them in 18 to 27 bytes.
+//
+// The hash 0 marks an empty slot; a key hashing to 0 is stored as 1 (one
+// more 64-bit collision, which the index already tolerates).
+type keyTable struct {
+	slots []keySlot
+	n     int
+}
+
+type keySlot struct {
+	h uint64
+	e keyEntry
+}
+
+// minTableSlots is the smallest table allocated.
+const minTableSlots = 1024
+
+// newKeyTable returns a table sized for n keys.
+func newKeyTable(n int) *keyTable {
+	return &keyTable{slots: make([]keySlot, max(minTableSlots, n*8/7+1))}
+}
+
+func fixHash(h uint64) uint64 {
+	if h == 0 {
+		return 1
+	}
+	return h
+}
+
+// home is the slot where a search for h starts.
+func (t *keyTable) home(h uint64) int {
+	hi, _ := bits.Mul64(h, uint64(len(t.slots)))
+	return int(hi)
+}
+
+func (t *keyTable) next(i int) int {
+	if i++; i == len(t.slots) {
+		return 0
+	}
+	return i
+}
+
+// find returns the slot holding h, or the empty slot where it would go.
+func (t *keyTable) find(h uint64) (int, bool) {
+	for i := t.home(h); ; i = t.next(i) {
+		switch t.slots[i].h {
+		case h:
+			return i, true
+		case 0:
+			return i, false
+		}
+	}
+}
+
+func (t *keyTable) get(h uint64) (keyEntry, bool) {
+	i, ok := t.find(fixHash(h))
+	return t.slots[i].e, ok
+}
+
+// put stores e under h, replacing what was there.
+func (t *keyTable) put(h uint64, e keyEntry) {
+	h = fixHash(h)
+	i, ok := t.find(h)
+	if ok {
+		t.slots[i].e = e
+		return
+	}
+	if (t.n+1)*8 > len(t.slots)*7 {
+		t.resize(len(t.slots) * 3 / 2)
+		i, _ = t.find(h)
+	}
+	t.slots[i] = keySlot{h: h, e: e}
+	t.n++
+}
+
+// resize moves every key into a table of size slots.
+func (t *keyTable) resize(size int) {
+	old := t.slots
+	t.slots = make([]keySlot, max(size, minTableSlots))
+	for _, s := range old {
+		if s.h != 0 {
+			i, _ := t.find(s.h)
+			t.slots[i] = s
+		}
+	}
+}
+
+// deleteAt empties slot i and moves back the keys after it that a search
+// would no longer reach.
+func (t *keyTable) deleteAt(i int) {
+	t.slots[i] = keySlot{}
+	t.n--
+	for j := t.next(i); t.slots[j].h != 0; j = t.next(j) {
+		k := t.home(t.slots[j].h)
+		// The key at j may fill the hole at i when its home is not
+		// cyclically within (i, j].
+		if (i <= j && (k <= i || k > j)) || (i > j && k <= i && k > j) {
+			t.slots[i] = t.slots[j]
+			t.slots[j] = keySlot{}
+			i = j
+		}
+	}
+}
+
+// deleteIf removes every key for which drop is true, and shrinks the
+// table when it is left less than 7/24 full.
+func (t *keyTable) deleteIf(drop func(keyEntry) bool) {
+	for i := 0; i < len(t.slots); {
+		if t.slots[i].h != 0 && drop(t.slots[i].e) {
+			t.deleteAt(i) // a later key may have moved into i: look again
+			continue
+		}
+		i++
+	}
+	if len(t.slots) > minTableSlots && t.n*24 < len(t.slots)*7 {
+		t.resize(t.n*8/7 + 1)
+	}
+}
+
+// each calls fn for every key.
+func (t *keyTable) each(fn func(h uint64, e keyEntry)) {
+	for _, s := range t.slots {
+		if s.h != 0 {
+			fn(s.h, s.e)
+		}
+	}
+}
+
+func (t *keyTable) len() int { return t.n }
