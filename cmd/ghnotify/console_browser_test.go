@@ -161,7 +161,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		until(`document.querySelector('#messages .inbox-msg') !== null && document.querySelector('#messages .inbox-msg').textContent.includes("pull_request.opened")`),
 		shot("inbox"),
 	)
-	if first := text(`#messages .inbox-msg .bk-header`); !strings.Contains(first, "Teach the countdown to count") {
+	if first := text(`#messages .inbox-msg`); !strings.Contains(first, "Pull request opened by @roadrunner") || !strings.Contains(first, "Teach the countdown to count") {
 		t.Errorf("the newest inbox message is %q", first)
 	}
 
