@@ -2,7 +2,6 @@ package message
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ func RenderDigest(b *schedule.Batch) Message {
 	blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Fit(title, MaxHeaderText), true, false)))
 	var fallback []string
 	for _, g := range b.Groups {
-		line := "*" + DigestLine(g, digestLink(g.RepoURL, g.Repo, 200)) + "*"
+		line := "*" + DigestLine(g, link(g.RepoURL, g.Repo, 200)) + "*"
 		fallback = append(fallback, DigestLine(g, Escape(g.Repo)))
 		var links []string
 		for _, it := range g.Links {
@@ -79,7 +78,7 @@ func RenderDigest(b *schedule.Batch) Message {
 			if text == "" {
 				continue
 			}
-			links = append(links, digestLink(it.URL, text, 120))
+			links = append(links, link(it.URL, text, 120))
 		}
 		if len(links) > 0 {
 			more := ""
@@ -88,13 +87,13 @@ func RenderDigest(b *schedule.Batch) Message {
 			}
 			line += "\n" + strings.Join(links, ", ") + more
 		}
-		if len([]rune(line)) > MaxSectionText {
-			line = "*" + DigestLine(g, digestLink(g.RepoURL, g.Repo, 200)) + "*"
+		if Len(line) > MaxSectionText {
+			line = "*" + DigestLine(g, link(g.RepoURL, g.Repo, 200)) + "*"
 		}
-		blocks = append(blocks, digestSection(line))
+		blocks = append(blocks, section(line))
 	}
 	if b.MoreGroups > 0 {
-		blocks = append(blocks, digestSection(fmt.Sprintf("%s and %d more %s (%d %s)", Ellipsis, b.MoreGroups, plural(b.MoreGroups, "group", "groups"), b.MoreItems, plural(b.MoreItems, "event", "events"))))
+		blocks = append(blocks, section(fmt.Sprintf("%s and %d more %s (%d %s)", Ellipsis, b.MoreGroups, plural(b.MoreGroups, "group", "groups"), b.MoreItems, plural(b.MoreItems, "event", "events"))))
 	}
 	if !b.End.IsZero() {
 		loc := time.UTC
@@ -105,7 +104,7 @@ func RenderDigest(b *schedule.Batch) Message {
 		if !b.Start.IsZero() {
 			period = fmt.Sprintf("From %s to %s", b.Start.In(loc).Format("Mon 2 Jan 15:04"), b.End.In(loc).Format("Mon 2 Jan 15:04 MST"))
 		}
-		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, Escape(period), false, false)))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(Text(period, MaxSectionText))))
 	}
 	if len(blocks) > MaxBlocks {
 		blocks = blocks[:MaxBlocks]
@@ -122,33 +121,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-func digestSection(text string) *slack.SectionBlock {
-	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)
-}
-
-// digestLink is a Slack link to an http(s) URL showing text (escaped, at
-// most n characters), or the text alone for any other URL.
-func digestLink(u, text string, n int) string {
-	if text == "" {
-		text = u
-	}
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-		return Fit(text, n)
-	}
-	var b strings.Builder
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		switch {
-		case c == '&':
-			b.WriteString("&amp;")
-		case c == '<' || c == '>' || c == '|' || c == '"' || c <= ' ' || c >= 0x7f:
-			fmt.Fprintf(&b, "%%%02X", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "<" + b.String() + "|" + Fit(text, n) + ">"
 }

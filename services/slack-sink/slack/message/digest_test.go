@@ -103,3 +103,30 @@ func digestText(m Message) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRenderDigestGitHubTextCannotFormat: titles in a digest follow the
+// rules of every message: Slack's formatting characters, control and
+// bidirectional characters are neutralised, and every text object is
+// verbatim.
+func TestRenderDigestGitHubTextCannotFormat(t *testing.T) {
+	items := []schedule.Item{
+		{ID: "a", Kind: "issues.opened", Repo: "acme/rocket", RepoURL: "https://github.com/acme/rocket", Title: "*bold* ~gone~ `code` _it_ a|b \x1b[31m \u202egnp.exe", URL: "https://github.com/acme/rocket/issues/1"},
+	}
+	b := schedule.Gather(schedule.Batch{Route: "r"}, items)
+	m := RenderDigest(&b)
+	for _, blk := range m.Blocks.BlockSet {
+		s, ok := blk.(*slack.SectionBlock)
+		if !ok {
+			continue
+		}
+		if !s.Text.Verbatim {
+			t.Errorf("section %q is not verbatim", s.Text.Text)
+		}
+		body := s.Text.Text
+		for _, bad := range []string{"*bold*", "~gone~", "`code`", "_it_", "a|b", "\x1b", "\u202e"} {
+			if strings.Contains(body, bad) {
+				t.Errorf("section %q keeps %q", body, bad)
+			}
+		}
+	}
+}
