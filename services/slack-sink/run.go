@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/ghnotify/ghnotify/services/normalizer/normalize"
 	"github.com/ghnotify/ghnotify/services/slack-sink/deliver"
 	"github.com/ghnotify/ghnotify/services/slack-sink/routes"
 	"github.com/ghnotify/ghnotify/services/slack-sink/slack"
@@ -53,8 +54,15 @@ const sinkMaxAckPending = 1000
 // Run consumes canonical events until ctx ends. It refuses to start when
 // the routes file is invalid, provisions JetStream, then posts each event
 // to its destinations; on shutdown it stops pulling, finishes in-flight
-// posts (bounded by ShutdownTimeout) and drains the consumer.
-func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) error {
+// posts (bounded by ShutdownTimeout) and drains the consumer. Stopped
+// while still starting (ctx cancelled), it returns nil: a clean stop.
+func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) (err error) {
+	defer func() {
+		if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			log.Info().Err(err).Msg("slack sink stopped while starting")
+			err = nil
+		}
+	}()
 	cfg = cfg.withDefaults()
 	consoleSetup := serveConsole(&cfg, nc, log)
 	table, err := LoadRoutes(cfg)
@@ -260,7 +268,8 @@ func reload(cfg Config, eng *deliver.Engine, log zerolog.Logger, why string) {
 // operations address, when cfg.WebConsole says it is served there: an
 // inbox for the console destinations and the routes in force. It returns
 // nil when there is no console, or else what finishes it once the routes
-// are loaded. (ghnotify run serves one console for the whole process
+// are loaded. Its routes tester normalizes pasted payloads with the
+// normalizer's own package (pure code: no service is involved). (ghnotify run serves one console for the whole process
 // itself, and gives the sink no operations address.)
 func serveConsole(cfg *Config, nc *nats.Conn, log zerolog.Logger) func() {
 	if !cfg.Ops.Enabled() || cfg.Ops.Console != nil {
@@ -294,7 +303,7 @@ func serveConsole(cfg *Config, nc *nats.Conn, log zerolog.Logger) func() {
 		store := &webconsole.Store{JS: js}
 		cfg.Ops.Console = webconsole.New(webconsole.Sources{
 			Deliveries: store, Payloads: store, DeadLetters: store.DeadLetters(), Changes: store,
-			Routes: tables, Inbox: cfg.Inbox,
+			Routes: tables, Inbox: cfg.Inbox, Normalize: normalize.Normalize,
 		}, webconsole.Options{Token: cfg.WebConsole.Token, Log: log.With().Str("component", "console").Logger()})
 	}
 }
