@@ -182,11 +182,12 @@ func newKeyIndex(horizon time.Duration) *keyIndex {
 }
 
 func (x *keyIndex) hash(key string) (uint64, uint32) {
-	h := sha256.New()
-	h.Write(x.salt[:])
-	h.Write([]byte(key))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
+	// Salt and key in one buffer on the stack: no allocation per lookup
+	// (a longer key than fits simply makes append allocate).
+	var buf [160]byte
+	b := append(buf[:0], x.salt[:]...)
+	b = append(b, key...)
+	sum := sha256.Sum256(b)
 	return binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint32(sum[8:12])
 }
 

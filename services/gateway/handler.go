@@ -47,9 +47,10 @@ type webhookHandler struct {
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { h.metrics.requestSeconds.Observe(time.Since(start).Seconds()) }()
-	// Until the headers are validated, log what they claim, made safe.
-	log := h.log.With().Str("delivery", logSafe(r.Header.Get(headerDelivery))).Str("event", logSafe(r.Header.Get(headerEvent))).
-		Str("user_agent", logSafe(r.UserAgent())).Logger()
+	hdr := requestHeader(r.Header)
+	// Until the headers are validated, log lines say what they claim, made
+	// safe; the fields are computed only for lines that are written.
+	log := &requestLog{log: h.log, r: r}
 
 	if !h.allow.Allows(r.RemoteAddr, r.Header.Values("X-Forwarded-For")) {
 		h.refuse(w, log, http.StatusForbidden, refusedForbidden, "client address not allowed")
@@ -59,20 +60,20 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, log, http.StatusRequestEntityTooLarge, refusedTooLarge, "body larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes")
 		return
 	}
-	id, err := ParseIdentity(r.Header)
+	id, err := ParseIdentity(hdr)
 	if err != nil {
 		h.refuse(w, log, http.StatusBadRequest, refusedHeaders, err.Error())
 		return
 	}
-	log = h.log.With().Str("delivery", id.DeliveryID).Str("event", id.Event).Str("user_agent", logSafe(r.UserAgent())).Logger()
-	format, err := parseContentType(r.Header.Get("Content-Type"))
+	log.id = &id
+	format, err := parseContentType(hdr.Get("Content-Type"))
 	if err != nil {
 		h.refuse(w, log, http.StatusUnsupportedMediaType, refusedContentType, err.Error())
 		return
 	}
 	var want [sha256.Size]byte
 	if !h.insecure {
-		if want, err = parseSignatureHeader(r.Header.Get(headerSignature256), r.Header.Get(headerSignatureSHA1)); err != nil {
+		if want, err = parseSignatureHeader(hdr.Get(headerSignature256), hdr.Get(headerSignatureSHA1)); err != nil {
 			h.refuse(w, log, http.StatusUnauthorized, refusedSignature, err.Error())
 			return
 		}
@@ -148,12 +149,12 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // busy answers 503 with Retry-After to a request whose body does not fit
 // in the in-flight byte budget.
-func (h *webhookHandler) busy(w http.ResponseWriter, log zerolog.Logger) {
+func (h *webhookHandler) busy(w http.ResponseWriter, log *requestLog) {
 	w.Header().Set("Retry-After", h.retry)
 	h.refuse(w, log, http.StatusServiceUnavailable, refusedBusy, "too many request bodies in flight; retry later")
 }
 
-func (h *webhookHandler) refuse(w http.ResponseWriter, log zerolog.Logger, status int, reason, msg string) {
+func (h *webhookHandler) refuse(w http.ResponseWriter, log *requestLog, status int, reason, msg string) {
 	h.metrics.refusals.WithLabelValues(reason).Inc()
 	if h.sampler.allow(reason) {
 		log.Warn().Int("status", status).Str("reason", reason).Str("detail", msg).Msg("request refused")
@@ -161,16 +162,115 @@ func (h *webhookHandler) refuse(w http.ResponseWriter, log zerolog.Logger, statu
 	writeJSON(w, status, response{Status: "refused", Error: msg})
 }
 
+// requestLog writes the log lines of one webhook request, each with the
+// request's delivery, event and user agent. Until the headers are
+// validated (id is nil) those are what the headers claim, made safe. The
+// fields are computed only for a line that is written, not per request.
+type requestLog struct {
+	log zerolog.Logger
+	r   *http.Request
+	id  *Identity
+}
+
+func (l *requestLog) Info() *zerolog.Event  { return l.fields(l.log.Info()) }
+func (l *requestLog) Warn() *zerolog.Event  { return l.fields(l.log.Warn()) }
+func (l *requestLog) Error() *zerolog.Event { return l.fields(l.log.Error()) }
+
+func (l *requestLog) fields(e *zerolog.Event) *zerolog.Event {
+	if e == nil { // level disabled
+		return nil
+	}
+	if l.id != nil {
+		return e.Str("delivery", l.id.DeliveryID).Str("event", l.id.Event).Str("user_agent", logSafe(l.r.UserAgent()))
+	}
+	hdr := requestHeader(l.r.Header)
+	return e.Str("delivery", logSafe(hdr.Get(headerDelivery))).Str("event", logSafe(hdr.Get(headerEvent))).
+		Str("user_agent", logSafe(l.r.UserAgent()))
+}
+
+// requestHeader reads a request's GitHub headers by their canonical keys,
+// written out once: http.Header.Get canonicalises its key on every call,
+// and allocates doing so for keys such as X-GitHub-Event.
+type requestHeader http.Header
+
+func (h requestHeader) Get(key string) string {
+	var v []string
+	switch key {
+	case headerEvent:
+		v = h["X-Github-Event"]
+	case headerDelivery:
+		v = h["X-Github-Delivery"]
+	case headerHookID:
+		v = h["X-Github-Hook-Id"]
+	case headerTargetType:
+		v = h["X-Github-Hook-Installation-Target-Type"]
+	case headerTargetID:
+		v = h["X-Github-Hook-Installation-Target-Id"]
+	case headerSignature256:
+		v = h["X-Hub-Signature-256"]
+	case headerSignatureSHA1:
+		v = h["X-Hub-Signature"]
+	case "Content-Type":
+		v = h["Content-Type"]
+	default:
+		return http.Header(h).Get(key)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
 // errDeclaredTooLarge is a Content-Length above the cap: refused before
 // reading a byte of the body.
 var errDeclaredTooLarge = errors.New("declared body too large")
 
 func writeJSON(w http.ResponseWriter, status int, v response) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	b := v.appendJSON(make([]byte, 0, 128))
+	b = append(b, '\n')
+	hdr := w.Header()
+	hdr["Content-Type"] = jsonContentType
+	hdr["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
+}
+
+// jsonContentType is the Content-Type header of every answer (net/http
+// only reads header values, so one slice serves every response).
+var jsonContentType = []string{"application/json"}
+
+// appendJSON appends v as encoding/json.Marshal writes it.
+func (v response) appendJSON(b []byte) []byte {
+	b = append(b, `{"status":`...)
+	b = appendJSONString(b, v.Status)
+	if v.Delivery != "" {
+		b = append(b, `,"delivery":`...)
+		b = appendJSONString(b, v.Delivery)
+	}
+	if v.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendJSONString(b, v.Reason)
+	}
+	if v.Error != "" {
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, v.Error)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string the way encoding/json does:
+// plain ASCII as it is, anything that encoding/json would escape (quotes,
+// backslashes, control characters, <, >, &, non-ASCII) through it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // allowedMethods are the methods of each route, for the Allow header of a 405.

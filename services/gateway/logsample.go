@@ -106,6 +106,9 @@ func logSafe(s string) string {
 		}
 		s = s[:cut]
 	}
+	if printableASCII(s) { // what GitHub sends: nothing to replace
+		return s
+	}
 	return strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Bidi_Control, r) ||
 			r == '\u2028' || r == '\u2029' {
@@ -113,4 +116,14 @@ func logSafe(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// printableASCII reports whether s is made only of ' ' to '~'.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
