@@ -5,29 +5,15 @@ package main
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ghnotify/ghnotify/cmd/ghnotify/internal/chromium"
 	"github.com/ghnotify/ghnotify/shared/natstest"
 )
-
-// chromiumPath finds a headless-capable Chromium: $CHROMIUM, else
-// chromium, chromium-browser or google-chrome on PATH.
-func chromiumPath() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // screenshotDir is where the screenshots go: GHNOTIFY_SCREENSHOTS (make
 // screenshots sets docs/console), else a temporary directory.
@@ -47,7 +33,7 @@ func screenshotDir(t *testing.T) string {
 // (live), the routes tester routes a stored delivery, and a dead letter
 // is redriven after confirmation. Each page is saved as a PNG.
 func TestConsoleInABrowser(t *testing.T) {
-	exe := chromiumPath()
+	exe := chromium.Path()
 	if exe == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("no chromium found, but CI is set: `make chromium` (as root) should have installed Debian's chromium package")

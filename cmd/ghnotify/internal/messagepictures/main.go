@@ -22,13 +22,13 @@ import (
 	"fmt"
 	"image/png"
 	"os"
-	"os/exec"
 	"os/signal"
 	"regexp"
 	"syscall"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ghnotify/ghnotify/cmd/ghnotify/internal/chromium"
 	"github.com/ghnotify/ghnotify/services/slack-sink/slack/message/gallery/picture"
 )
 
@@ -53,28 +53,13 @@ func main() {
 	}
 }
 
-// chromiumPath finds a headless-capable Chromium: $CHROMIUM, else
-// chromium, chromium-browser or google-chrome on PATH (as the browser
-// test does).
-func chromiumPath() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // errNoChromium says how to get a browser.
 var errNoChromium = errors.New("no chromium found: install it with `make chromium` (as root), or set CHROMIUM")
 
 func run(ctx context.Context, cfg config) error {
 	exe := cfg.chromium
 	if exe == "" {
-		exe = chromiumPath()
+		exe = chromium.Path()
 	}
 	if exe == "" {
 		return errNoChromium

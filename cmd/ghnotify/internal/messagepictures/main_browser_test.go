@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ghnotify/ghnotify/cmd/ghnotify/internal/chromium"
 	"github.com/ghnotify/ghnotify/services/slack-sink/slack/message/gallery/picture"
 )
 
@@ -21,7 +22,7 @@ import (
 // check, as wide as the gallery's pictures, as tall as its message, and
 // shows the message's text, link and emoji colours.
 func TestTakesPictures(t *testing.T) {
-	exe := chromiumPath()
+	exe := chromium.Path()
 	if exe == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("no chromium found, but CI is set: `make chromium` (as root) should have installed Debian's chromium package")
