@@ -63,6 +63,19 @@ type options struct {
 	keep     bool
 	quick    bool
 	restarts int
+	// store keeps the store with the retained deliveries there, and
+	// reuses it when it already holds them.
+	store string
+	// rounds is the alternating rounds of the end-to-end comparison,
+	// empty against retained.
+	rounds int
+	// restartsOnly measures only the restarts on -store, and its idle
+	// memory after them, then keeps the process for hold.
+	restartsOnly bool
+	hold         time.Duration
+	// inWindow measures the restarts without waiting for the retained
+	// deliveries to leave the streams' duplicate window.
+	inWindow bool
 	// gatewayFlags are passed to gateway-bench; "off" skips it.
 	gatewayFlags string
 	// normalizerN is the deliveries of the normalizer's end-to-end
@@ -82,8 +95,13 @@ func main() {
 	flag.DurationVar(&o.sustain, "sustain", pick(quick, 3*time.Second, 10*time.Second), "length of the sustained-rate run")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory")
 	flag.IntVar(&o.restarts, "restarts", 3, "restarts measured with the deliveries retained")
+	flag.StringVar(&o.store, "store", "", "keep the data directory with the retained deliveries here, and reuse it when it already holds -retained of them (generation and first start are then skipped)")
+	flag.IntVar(&o.rounds, "rounds", pick(quick, 2, 6), "alternating rounds at 100/s, empty and retained, for the end-to-end comparison")
 	flag.StringVar(&o.gatewayFlags, "gateway-flags", pick(quick, "-duration 2s -warmup 500ms -rounds 1", ""), `flags of services/gateway/cmd/gateway-bench ("off" skips it)`)
 	flag.IntVar(&o.normalizerN, "normalizer-deliveries", pick(quick, 1000, 5000), "deliveries of the normalizer's end-to-end benchmark (0 skips it)")
+	flag.BoolVar(&o.restartsOnly, "restarts-only", false, "only restart ghnotify on the -store that holds the retained deliveries, and read its idle memory")
+	flag.DurationVar(&o.hold, "hold", 0, "with -restarts-only, keep the last ghnotify running this long after reading its memory (to inspect it)")
+	flag.BoolVar(&o.inWindow, "in-window", quick, "measure the restarts at once, while the retained deliveries are still within the streams' duplicate window (as right after a burst of them)")
 	o.quick = quick
 	flag.Parse()
 	for _, r := range strings.Split(rates, ",") {
@@ -139,13 +157,27 @@ func run(o options) error {
 	}
 	recv := startReceiver()
 	defer recv.close()
-	b := &bench{o: o, dataDir: filepath.Join(dir, "data"), recv: recv, payload: payload, routes: filepath.Join(dir, "routes.yaml")}
+	b := &bench{o: o, recv: recv, payload: payload, routes: filepath.Join(dir, "routes.yaml")}
 	if err := os.WriteFile(b.routes, []byte(routesFile), 0o600); err != nil {
 		return err
+	}
+	emptyDir := filepath.Join(dir, "data")
+	storeDir := o.store
+	if storeDir == "" {
+		storeDir = filepath.Join(dir, "retained")
 	}
 
 	fmt.Println("| figure | value | target |")
 	fmt.Println("|---|---:|---|")
+	if o.restartsOnly {
+		return b.restarts(storeDir)
+	}
+	// Retained, in a store of their own (kept with -store), generated
+	// first so that the duplicate windows pass while the rest is measured.
+	generated, err := b.retainedStore(storeDir)
+	if err != nil {
+		return err
+	}
 	if err := gatewayRows(o); err != nil {
 		return err
 	}
@@ -153,7 +185,7 @@ func run(o options) error {
 		return err
 	}
 	// Empty.
-	p, ready, err := b.start()
+	p, ready, err := b.start(emptyDir)
 	if err != nil {
 		return err
 	}
@@ -161,7 +193,6 @@ func run(o options) error {
 	time.Sleep(o.settle)
 	idleEmpty := p.rss()
 	row("resident memory idle, empty (ghnotify run incl. NATS)", mb(idleEmpty), "")
-	var base99 time.Duration
 	for _, r := range o.rates {
 		res, err := b.openLoop(p, r, o.duration)
 		if err != nil {
@@ -169,7 +200,6 @@ func run(o options) error {
 		}
 		target := ""
 		if r == 100 {
-			base99 = res.p99
 			target = "p99 ≤ 10 ms"
 		}
 		row(fmt.Sprintf("end to end at %d/s, empty: p50 / p95 / p99 (max RSS)", r), fmt.Sprintf("%s / %s / %s (%s)", ms(res.p50), ms(res.p95), ms(res.p99), mb(res.maxRSS)), target)
@@ -182,7 +212,7 @@ func run(o options) error {
 	if err := p.stop(); err != nil {
 		return err
 	}
-	p, ready, err = b.start()
+	p, ready, err = b.start(emptyDir)
 	if err != nil {
 		return err
 	}
@@ -191,19 +221,18 @@ func run(o options) error {
 		return err
 	}
 
-	// Retained.
-	t0 := time.Now()
-	if err := b.preload(o.retained); err != nil {
-		return err
-	}
-	row(fmt.Sprintf("generating %d retained deliveries (raw, event, 2 trace facts each; %.0f%% with a live sent record)", o.retained, sentShare*100), fmt.Sprintf("%.1f s", time.Since(t0).Seconds()), "")
-	p, ready, err = b.start()
-	if err != nil {
-		return err
-	}
-	row("first start after generating them (no snapshot covers them: index read from the raw stream)", ms(ready), "")
-	if err := p.stop(); err != nil {
-		return err
+	// A steady state spreads retained deliveries over days, and the NATS
+	// server, when it starts, reads back only the messages stored within
+	// a stream's duplicate window (to rebuild its Nats-Msg-Id map): wait
+	// until the generated ones are older than that.
+	window := "past the streams' duplicate window"
+	if wait := time.Until(generated.Add(provision.Defaults().DuplicateWindow + 5*time.Second)); wait > 0 {
+		if o.inWindow {
+			window = "within the streams' duplicate window"
+		} else {
+			fmt.Fprintf(os.Stderr, "bench: waiting %s until the retained deliveries are past the streams' duplicate window\n", wait.Round(time.Second))
+			time.Sleep(wait)
+		}
 	}
 	// Restarts: each after a clean stop, as a deployment restarts.
 	var readies []string
@@ -213,25 +242,162 @@ func run(o options) error {
 				return err
 			}
 		}
-		p, ready, err = b.start()
+		p, ready, err = b.start(storeDir)
 		if err != nil {
 			return err
 		}
 		readies = append(readies, ms(ready))
 	}
-	row(fmt.Sprintf("restart to ready, %d retained (%d restarts in a row)", o.retained, o.restarts), strings.Join(readies, ", "), "≤ 2 s at 1,000,000")
+	row(fmt.Sprintf("restart to ready, %d retained, %s (%d restarts in a row)", o.retained, window, o.restarts), strings.Join(readies, ", "), "≤ 2 s at 1,000,000")
 	time.Sleep(o.settle)
 	idleFull := p.rss()
 	row(fmt.Sprintf("resident memory idle, %d retained", o.retained), mb(idleFull), "< 300 MB at 1,000,000")
 	per := float64(int64(idleFull)-int64(idleEmpty)) / float64(o.retained)
 	row("resident memory per retained delivery", fmt.Sprintf("%.0f bytes", per), "≤ 200 bytes")
-	res, err := b.openLoop(p, 100, o.duration)
+
+	// End to end, empty against retained: both stacks run side by side,
+	// idle but for the run in progress, and take turns at 100/s, so that
+	// each pair of runs shares the machine's load of the moment.
+	full := p
+	empty, _, err := b.start(emptyDir)
+	if err != nil {
+		_ = full.stop()
+		return err
+	}
+	cmp, err := b.compare(empty, full, o.rounds, o.duration)
+	err = errors.Join(err, empty.stop(), full.stop())
 	if err != nil {
 		return err
 	}
-	ratio := float64(res.p99) / float64(max(base99, 1))
-	row(fmt.Sprintf("end to end at 100/s, %d retained: p50 / p95 / p99 (max RSS)", o.retained), fmt.Sprintf("%s / %s / %s (%s); p99 %.2fx empty", ms(res.p50), ms(res.p95), ms(res.p99), mb(res.maxRSS), ratio), "p99 ≤ 1.2x empty")
+	row(fmt.Sprintf("end to end at 100/s, %d retained: p50 / p95 / p99 (max RSS), all %d samples", o.retained, cmp.full.n), fmt.Sprintf("%s / %s / %s (%s)", ms(cmp.full.p50), ms(cmp.full.p95), ms(cmp.full.p99), mb(cmp.full.maxRSS)), "")
+	row(fmt.Sprintf("end to end at 100/s, empty, alternating with it: p50 / p95 / p99, all %d samples", cmp.empty.n), fmt.Sprintf("%s / %s / %s", ms(cmp.empty.p50), ms(cmp.empty.p95), ms(cmp.empty.p99)), "")
+	row(fmt.Sprintf("end to end p99 at 100/s, retained / empty: %d alternating rounds of %s", o.rounds, o.duration), fmt.Sprintf("median of the rounds' ratios %.2fx (rounds: %s); p99 of all samples %.2fx", cmp.medianRatio, cmp.ratios, float64(cmp.full.p99)/float64(max(cmp.empty.p99, 1))), "≤ 1.2x")
+	return nil
+}
+
+// restarts restarts ghnotify on a retained store o.restarts times, and
+// reads its idle memory after the last.
+func (b *bench) restarts(storeDir string) error {
+	var readies []string
+	var p *proc
+	for i := range b.o.restarts {
+		if i > 0 {
+			if err := p.stop(); err != nil {
+				return err
+			}
+		}
+		var ready time.Duration
+		var err error
+		if p, ready, err = b.start(storeDir); err != nil {
+			return err
+		}
+		readies = append(readies, ms(ready))
+	}
+	row(fmt.Sprintf("restart to ready, %s (%d restarts in a row)", storeDir, b.o.restarts), strings.Join(readies, ", "), "")
+	time.Sleep(b.o.settle)
+	row("resident memory idle", mb(p.rss()), "")
+	if b.o.hold > 0 {
+		fmt.Fprintf(os.Stderr, "bench: holding pid %d for %s\n", p.cmd.Process.Pid, b.o.hold)
+		time.Sleep(b.o.hold)
+	}
 	return p.stop()
+}
+
+// retainedStore generates o.retained deliveries into storeDir, unless it
+// already holds them, and returns when they were generated. After
+// generating them it starts ghnotify once and reports how long that took:
+// no snapshot covers them, so the dedupe index reads the raw stream.
+func (b *bench) retainedStore(storeDir string) (time.Time, error) {
+	n := b.o.retained
+	if mark, err := os.ReadFile(filepath.Join(storeDir, storeMark)); err == nil {
+		var have int
+		var at int64
+		if _, err := fmt.Sscanf(string(mark), "%d %d", &have, &at); err == nil && have == n {
+			fmt.Fprintf(os.Stderr, "bench: reusing the %d retained deliveries in %s\n", n, storeDir)
+			row(fmt.Sprintf("generating %d retained deliveries", n), "reused from "+storeDir, "")
+			return time.Unix(0, at), nil
+		}
+	}
+	if err := os.RemoveAll(storeDir); err != nil {
+		return time.Time{}, err
+	}
+	// A first start provisions the streams and buckets, and the
+	// consumers exist once its delivery is posted.
+	p, _, err := b.start(storeDir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := b.recv.waitForAll([]int64{b.seq.Load()}, time.Minute); err != nil {
+		return time.Time{}, errors.Join(err, p.stop())
+	}
+	if err := p.stop(); err != nil {
+		return time.Time{}, err
+	}
+	t0 := time.Now()
+	if err := b.preload(storeDir, n); err != nil {
+		return time.Time{}, err
+	}
+	generated := time.Now()
+	if err := os.WriteFile(filepath.Join(storeDir, storeMark), fmt.Appendf(nil, "%d %d\n", n, generated.UnixNano()), 0o600); err != nil {
+		return time.Time{}, err
+	}
+	row(fmt.Sprintf("generating %d retained deliveries (raw, event, 2 trace facts each; %.0f%% with a live sent record)", n, sentShare*100), fmt.Sprintf("%.1f s", generated.Sub(t0).Seconds()), "")
+	p, ready, err := b.start(storeDir)
+	if err != nil {
+		return time.Time{}, err
+	}
+	row("first start after generating them (no snapshot covers them: index read from the raw stream; all of them within the duplicate window)", ms(ready), "")
+	return generated, p.stop()
+}
+
+// storeMark is the file in a retained store that says how many deliveries
+// were generated into it, and when (Unix nanoseconds).
+const storeMark = "bench-retained"
+
+// comparison is the outcome of alternating open-loop runs.
+type comparison struct {
+	empty, full loadResult
+	medianRatio float64
+	ratios      string
+}
+
+// compare runs rounds pairs of open-loop runs at 100/s, empty then full
+// (the order alternating from round to round), and returns the latencies
+// of all samples of each side and the median of the rounds' p99 ratios.
+func (b *bench) compare(empty, full *proc, rounds int, d time.Duration) (comparison, error) {
+	var c comparison
+	var latE, latF []int64
+	var ratios []float64
+	var rs []string
+	var maxRSS uint64
+	for i := range rounds {
+		var rE, rF loadResult
+		var err error
+		for j := range 2 {
+			if (i+j)%2 == 0 {
+				rE, err = b.openLoop(empty, 100, d)
+			} else {
+				rF, err = b.openLoop(full, 100, d)
+			}
+			if err != nil {
+				return c, err
+			}
+		}
+		latE, latF = append(latE, rE.lat...), append(latF, rF.lat...)
+		maxRSS = max(maxRSS, rF.maxRSS)
+		r := float64(rF.p99) / float64(max(rE.p99, 1))
+		ratios = append(ratios, r)
+		rs = append(rs, fmt.Sprintf("%.2f", r))
+		fmt.Fprintf(os.Stderr, "bench: round %d: p99 empty %s, retained %s\n", i+1, ms(rE.p99), ms(rF.p99))
+	}
+	c.empty, c.full = quantiles(latE), quantiles(latF)
+	c.full.maxRSS = maxRSS
+	slices.Sort(ratios)
+	if n := len(ratios); n > 0 {
+		c.medianRatio = (ratios[(n-1)/2] + ratios[n/2]) / 2
+	}
+	c.ratios = strings.Join(rs, ", ")
+	return c, nil
 }
 
 // gatewayRows runs the gateway benchmark (gateway against the minimal
@@ -294,7 +460,6 @@ routes:
 
 type bench struct {
 	o       options
-	dataDir string
 	routes  string
 	recv    *receiver
 	payload []byte
@@ -319,11 +484,11 @@ func freeAddr() string {
 
 // start runs ghnotify and returns once a signed delivery is accepted, with
 // the time that took from the process's start.
-func (b *bench) start() (*proc, time.Duration, error) {
+func (b *bench) start(dataDir string) (*proc, time.Duration, error) {
 	p := &proc{httpAddr: freeAddr(), stderr: &bytes.Buffer{}}
 	p.cmd = exec.Command(b.o.bin, "run")
 	p.cmd.Env = append(os.Environ(),
-		"GHNOTIFY_DATA_DIR="+b.dataDir,
+		"GHNOTIFY_DATA_DIR="+dataDir,
 		"GHNOTIFY_HTTP_ADDR="+p.httpAddr,
 		"GHNOTIFY_OPS_ADDR=off",
 		"GHNOTIFY_NATS_LISTEN=off",
@@ -414,6 +579,21 @@ type loadResult struct {
 	p50, p95, p99 time.Duration
 	maxRSS        uint64
 	rate          float64
+	// n and lat are the samples (nanoseconds), for open-loop runs.
+	n   int
+	lat []int64
+}
+
+// quantiles sorts lat and returns its p50, p95 and p99.
+func quantiles(lat []int64) loadResult {
+	slices.Sort(lat)
+	q := func(f float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return time.Duration(lat[min(len(lat)-1, int(f*float64(len(lat))))])
+	}
+	return loadResult{p50: q(0.50), p95: q(0.95), p99: q(0.99), n: len(lat), lat: lat}
 }
 
 // openLoop sends rate deliveries a second for d, each at its scheduled
@@ -454,9 +634,9 @@ func (b *bench) openLoop(p *proc, rate int, d time.Duration) (loadResult, error)
 	for i := range lat {
 		lat[i] -= sched[i].UnixNano()
 	}
-	slices.Sort(lat)
-	q := func(f float64) time.Duration { return time.Duration(lat[min(len(lat)-1, int(f*float64(len(lat))))]) }
-	return loadResult{p50: q(0.50), p95: q(0.95), p99: q(0.99), maxRSS: maxRSS.Load()}, nil
+	res := quantiles(lat)
+	res.maxRSS = maxRSS.Load()
+	return res, nil
 }
 
 // sustained sends from 32 senders as fast as answers come for d, then
@@ -518,8 +698,8 @@ func watchRSS(p *proc, m *atomic.Uint64) func() {
 // before: a raw message, an event and two trace facts each, and a sent
 // record (with its TTL) for the newest sentShare of them; then it moves
 // both durable consumers past them.
-func (b *bench) preload(n int) error {
-	srv, err := embedded.Start(embedded.Config{StoreDir: filepath.Join(b.dataDir, "jetstream")}, zerolog.Nop())
+func (b *bench) preload(dataDir string, n int) error {
+	srv, err := embedded.Start(embedded.Config{StoreDir: filepath.Join(dataDir, "jetstream")}, zerolog.Nop())
 	if err != nil {
 		return err
 	}
