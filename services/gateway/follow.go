@@ -67,6 +67,11 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 		case <-check.C:
 			if d.Ready() {
 				check.Stop()
+				// Starting next to a large store leaves garbage behind
+				// (the NATS server's recovery, the snapshot's chunks,
+				// the stream's tail): hand it back to the system once,
+				// rather than holding it until the heap doubles.
+				go debug.FreeOSMemory()
 				continue
 			}
 			d.checkCaughtUp(ctx, cons)
@@ -141,10 +146,6 @@ func (d *Deduper) restore(ctx context.Context, js jetstream.JetStream, lastSeq u
 		d.lastSeq.Store(h.seq)
 		d.snapshotSeq = h.seq
 		d.restored.Store(h.seq)
-		// Starting next to a large store leaves garbage behind (the NATS
-		// server's recovery, the snapshot's chunks): hand it back to the
-		// system now rather than holding it until the heap doubles.
-		go debug.FreeOSMemory()
 	}
 }
 

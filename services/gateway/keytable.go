@@ -23,9 +23,12 @@ type keySlot struct {
 // minTableSlots is the smallest table allocated.
 const minTableSlots = 1024
 
-// newKeyTable returns a table sized for n keys.
+// newKeyTable returns a table sized for n keys, 3/4 full once they are
+// in: a table loaded with a snapshot's keys takes new ones (and drops old
+// ones as they pass the horizon) without resizing at the first addition,
+// which would allocate a table half as large again next to it.
 func newKeyTable(n int) *keyTable {
-	return &keyTable{slots: make([]keySlot, max(minTableSlots, n*8/7+1))}
+	return &keyTable{slots: make([]keySlot, max(minTableSlots, n*4/3+1))}
 }
 
 func fixHash(h uint64) uint64 {
