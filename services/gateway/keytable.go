@@ -1,6 +1,11 @@
 package gateway
 
-import "math/bits"
+import (
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
 
 // keyTable is the dedupe index's storage: an open-addressing hash table of
 // 16-byte slots (linear probing, deletion by backward shift, so no
@@ -10,9 +15,71 @@ import "math/bits"
 //
 // The hash 0 marks an empty slot; a key hashing to 0 is stored as 1 (one
 // more 64-bit collision, which the index already tolerates).
+//
+// The slots live outside the Go heap (allocSlots). The memory of a table
+// replaced by a resize is returned at once unless a snapshot being written
+// still reads it (pin), and then when that snapshot is done; the memory
+// of a table dropped as a whole (an index replaced by its snapshot, a
+// snapshot that failed to decode) is returned once the collector finds the
+// table unreachable.
 type keyTable struct {
 	slots []keySlot
 	n     int
+	// mem is the memory of slots, in a holder that outlives resizes.
+	mem *slotsHolder
+}
+
+type slotsHolder struct{ cur *slotsMem }
+
+// slotsMem is one allocation of slots.
+type slotsMem struct {
+	free func()
+	pins atomic.Int32
+	dead atomic.Bool
+	once sync.Once
+}
+
+// release frees the memory once no reader has it pinned.
+func (m *slotsMem) release() {
+	m.dead.Store(true)
+	if m.pins.Load() == 0 {
+		m.once.Do(m.free)
+	}
+}
+
+// unpin ends a reader's use of the memory, freeing it when it was
+// released meanwhile.
+func (m *slotsMem) unpin() {
+	if m.pins.Add(-1) == 0 && m.dead.Load() {
+		m.once.Do(m.free)
+	}
+}
+
+// newSlotsTable returns an empty table of size slots.
+func newSlotsTable(size int) *keyTable {
+	t := &keyTable{mem: &slotsHolder{}}
+	t.setSlots(size)
+	runtime.AddCleanup(t, func(h *slotsHolder) { h.cur.release() }, t.mem)
+	return t
+}
+
+// setSlots gives the table size empty slots, releasing the old ones.
+func (t *keyTable) setSlots(size int) {
+	slots, free := allocSlots(size)
+	old := t.mem.cur
+	t.slots, t.mem.cur = slots, &slotsMem{free: free}
+	if old != nil {
+		old.release()
+	}
+}
+
+// pin keeps the current slots' memory until unpin is called on what it
+// returns, even if the table is resized meanwhile. The caller holds the
+// index's lock.
+func (t *keyTable) pin() *slotsMem {
+	m := t.mem.cur
+	m.pins.Add(1)
+	return m
 }
 
 type keySlot struct {
@@ -28,7 +95,7 @@ const minTableSlots = 1024
 // ones as they pass the horizon) without resizing at the first addition,
 // which would allocate a table half as large again next to it.
 func newKeyTable(n int) *keyTable {
-	return &keyTable{slots: make([]keySlot, max(minTableSlots, n*4/3+1))}
+	return newSlotsTable(max(minTableSlots, n*4/3+1))
 }
 
 func fixHash(h uint64) uint64 {
@@ -86,14 +153,16 @@ func (t *keyTable) put(h uint64, e keyEntry) {
 
 // resize moves every key into a table of size slots.
 func (t *keyTable) resize(size int) {
-	old := t.slots
-	t.slots = make([]keySlot, max(size, minTableSlots))
+	old, oldMem := t.slots, t.mem.cur
+	oldMem.pins.Add(1) // read below after setSlots released it
+	t.setSlots(max(size, minTableSlots))
 	for _, s := range old {
 		if s.h != 0 {
 			i, _ := t.find(s.h)
 			t.slots[i] = s
 		}
 	}
+	oldMem.unpin()
 }
 
 // deleteAt empties slot i and moves back the keys after it that a search

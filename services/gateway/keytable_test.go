@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // TestKeyTableMatchesMap runs random puts, lookups and pruning on the
@@ -94,5 +98,62 @@ func TestKeyTableSize(t *testing.T) {
 	tab.deleteIf(func(keyEntry) bool { return true })
 	if tab.len() != 0 || len(tab.slots) != minTableSlots {
 		t.Fatalf("after deleting everything: %d keys in %d slots", tab.len(), len(tab.slots))
+	}
+}
+
+// TestSlotsMemFreedOnceUnpinned: memory released while a reader has it
+// pinned is freed when the last reader is done, and only once.
+func TestSlotsMemFreedOnceUnpinned(t *testing.T) {
+	t.Parallel()
+	freed := 0
+	m := &slotsMem{free: func() { freed++ }}
+	m.pins.Add(2)
+	m.release()
+	m.unpin()
+	if freed != 0 {
+		t.Fatal("freed while still pinned")
+	}
+	m.unpin()
+	m.release()
+	if freed != 1 {
+		t.Fatalf("freed %d times, want once", freed)
+	}
+}
+
+// TestSnapshotDuringResize resizes the table while a snapshot is being
+// written from its old slots: they stay readable, and the snapshot holds
+// every key.
+func TestSnapshotDuringResize(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(2_000_000, 0)
+	x := newKeyIndex(time.Hour)
+	const n = 4 * snapshotChunk
+	for i := range n {
+		x.add(DeliveryKey(fmt.Sprint(i)), now)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(x.encodeTo(pw, snapshotHeader{seq: 1})) }()
+	var got bytes.Buffer
+	buf := make([]byte, 1000)
+	k, err := io.ReadFull(pr, buf) // the encoder has its slots now
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Write(buf[:k])
+	x.mu.Lock()
+	x.keys.resize(len(x.keys.slots) * 2)
+	x.keys.resize(len(x.keys.slots) * 2)
+	x.mu.Unlock()
+	if _, err := io.Copy(&got, pr); err != nil {
+		t.Fatal(err)
+	}
+	y, _, err := decodeIndex(got.Bytes(), time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if !y.has(DeliveryKey(fmt.Sprint(i))) {
+			t.Fatalf("key %d missing", i)
+		}
 	}
 }

@@ -50,14 +50,17 @@ const snapshotChunk = 4096
 // and additions go on while a snapshot of millions of keys is written,
 // and nothing of its size is held in memory. That is consistent because
 // only Follow's goroutine, which also writes snapshots, deletes keys, and
-// a resize leaves the slots being read untouched: a key added meanwhile
+// a resize leaves the slots being read untouched (pinned, their memory
+// stays until the snapshot is written): a key added meanwhile
 // may be missing from the snapshot, but it belongs to a raw message after
 // the snapshot's sequence (the stream's tail, read again at start), or is
 // this gateway's own delivery, whose message is in that tail too.
 func (x *keyIndex) encodeTo(w io.Writer, h snapshotHeader) error {
 	x.mu.RLock()
 	slots, salt, hint := x.keys.slots, x.salt, x.keys.len()
+	mem := x.keys.pin() // a resize meanwhile leaves slots readable
 	x.mu.RUnlock()
+	defer mem.unpin()
 	crc := crc32.NewIEEE()
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 64<<10)
 	head := append([]byte(snapshotMagic), salt[:]...)
