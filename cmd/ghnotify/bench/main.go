@@ -607,6 +607,7 @@ func (b *bench) openLoop(p *proc, rate int, d time.Duration) (loadResult, error)
 	sched := make([]time.Time, n)
 	var wg sync.WaitGroup
 	var failed atomic.Int64
+	var firstErr atomic.Value
 	var maxRSS atomic.Uint64
 	stopRSS := watchRSS(p, &maxRSS)
 	t0 := time.Now().Add(10 * time.Millisecond)
@@ -619,12 +620,14 @@ func (b *bench) openLoop(p *proc, rate int, d time.Duration) (loadResult, error)
 			defer wg.Done()
 			if st, err := b.post(client, p.httpAddr, k); err != nil || st != http.StatusAccepted {
 				failed.Add(1)
+				firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d, error %v", st, err))
 			}
 		}(first + int64(i))
 	}
 	wg.Wait()
 	if f := failed.Load(); f > 0 {
-		return loadResult{}, fmt.Errorf("%d of %d deliveries at %d/s not accepted", f, n, rate)
+		stopRSS()
+		return loadResult{}, fmt.Errorf("%d of %d deliveries at %d/s not accepted (first: %v); log:\n%s", f, n, rate, firstErr.Load(), p.stderr)
 	}
 	lat, err := b.recv.waitFor(first, n, 2*time.Minute)
 	stopRSS()
