@@ -157,7 +157,7 @@ func run(o options) error {
 	}
 	recv := startReceiver()
 	defer recv.close()
-	b := &bench{o: o, recv: recv, payload: payload, routes: filepath.Join(dir, "routes.yaml")}
+	b := &bench{o: o, recv: recv, payload: payload, routes: filepath.Join(dir, "routes.yaml"), nonce: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	if err := os.WriteFile(b.routes, []byte(routesFile), 0o600); err != nil {
 		return err
 	}
@@ -460,6 +460,7 @@ routes:
 
 type bench struct {
 	o       options
+	nonce   string
 	routes  string
 	recv    *receiver
 	payload []byte
@@ -556,7 +557,9 @@ var titleRE = regexp.MustCompile(`"title": "[^"]*"`)
 
 // post sends delivery n, signed, with a title naming it.
 func (b *bench) post(client *http.Client, addr string, n int64) (int, error) {
-	body := titleRE.ReplaceAll(b.payload, []byte(fmt.Sprintf(`"title": "mark%d."`, n)))
+	// The run's nonce keeps bodies unique across runs on a kept store,
+	// where the same n would otherwise be a duplicate body.
+	body := titleRE.ReplaceAll(b.payload, []byte(fmt.Sprintf(`"title": "mark%d.%s"`, n, b.nonce)))
 	d, err := hooksign.Sign(body, hooksign.Params{Event: "issues", DeliveryID: fmt.Sprintf("bench-%d-%d", os.Getpid(), n), HookID: "1", Secret: []byte(secret)})
 	if err != nil {
 		return 0, err
