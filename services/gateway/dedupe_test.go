@@ -9,6 +9,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/natstest"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -80,7 +81,9 @@ func TestKeyIndexPrune(t *testing.T) {
 }
 
 // publishDelivery stores a delivery in the raw stream directly, as another
-// gateway would, and returns its stream sequence.
+// gateway of a version before Ghnotify-Body-Key would (the body identified
+// by the payload's SHA-256 in Ghnotify-Content-Sha256), and returns its
+// stream sequence.
 func publishDelivery(t *testing.T, js jetstream.JetStream, id, body string) uint64 {
 	t.Helper()
 	d := &delivery.Delivery{Event: "issues", ID: id, SHA256: sha256hex(body), ReceivedAt: time.Now(), Body: []byte(body)}
@@ -205,5 +208,57 @@ func TestKeyIndexCheckHash(t *testing.T) {
 	x.add(DeliveryKey("new"), now.Add(-time.Minute))
 	if e, _ := x.keys.get(h); !x.has(DeliveryKey("new")) || x.len() != 1 || e.check != check {
 		t.Fatalf("after add: has=%v len=%d entry=%+v", x.has(DeliveryKey("new")), x.len(), e)
+	}
+}
+
+// TestFromHeadersReadsOlderBodyDigest checks that messages stored by
+// versions before Ghnotify-Body-Key still give their body's key, so that an
+// upgrade keeps the index.
+func TestFromHeadersReadsOlderBodyDigest(t *testing.T) {
+	t.Parallel()
+	for name, tt := range map[string]struct {
+		h    nats.Header
+		want string
+	}{
+		"body key":      {nats.Header{delivery.HeaderDelivery: {"d"}, delivery.HeaderBodyKey: {"aa"}}, "aa"},
+		"older version": {nats.Header{delivery.HeaderDelivery: {"d"}, delivery.HeaderContentSHA256: {"bb"}}, "bb"},
+		"both":          {nats.Header{delivery.HeaderDelivery: {"d"}, delivery.HeaderBodyKey: {"aa"}, delivery.HeaderContentSHA256: {"bb"}}, "aa"},
+		"neither":       {nats.Header{delivery.HeaderDelivery: {"d"}}, ""},
+	} {
+		if id, key := fromHeaders(tt.h); id != "d" || key != tt.want {
+			t.Errorf("%s: fromHeaders = %q, %q; want d, %q", name, id, key, tt.want)
+		}
+	}
+}
+
+// TestFollowSkipsOnlyOwnMessages checks that a raw message this gateway
+// stored and remembered itself is not added twice, and that any other
+// message, including one whose sequence shares its slot, still is.
+func TestFollowSkipsOnlyOwnMessages(t *testing.T) {
+	t.Parallel()
+	d := readyDeduper(true)
+	_, k, err := d.lookup(t.Context(), "own", "aa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.rememberKeys(k, 7)
+	if !d.isOwn(7) || d.isOwn(8) || d.isOwn(7+ownSlots) {
+		t.Fatal("own sequences not told apart")
+	}
+	now := time.Now()
+	d.index(rawHeaders{seq: 7, deliveryID: "own", bodyKey: "aa", storedAt: now}, 0)
+	d.index(rawHeaders{seq: 8, deliveryID: "other", bodyKey: "bb", storedAt: now}, 0)
+	d.index(rawHeaders{seq: 7 + ownSlots, deliveryID: "later", bodyKey: "cc", storedAt: now}, 0)
+	for _, c := range []struct{ id, key, want string }{
+		{"own", "", ReasonDeliveryID}, {"x", "aa", ReasonBody},
+		{"other", "", ReasonDeliveryID}, {"y", "bb", ReasonBody},
+		{"later", "", ReasonDeliveryID}, {"z", "cc", ReasonBody},
+	} {
+		if r, err := d.Seen(t.Context(), c.id, c.key); err != nil || r != c.want {
+			t.Errorf("Seen(%s, %s) = %q, %v; want %q", c.id, c.key, r, err, c.want)
+		}
+	}
+	if d.Len() != 6 || d.LastSequence() != 7+ownSlots {
+		t.Fatalf("len %d, last sequence %d", d.Len(), d.LastSequence())
 	}
 }

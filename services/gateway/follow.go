@@ -110,8 +110,8 @@ func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (j
 			d.log.Warn().Err(err).Msg("raw message without metadata skipped by the dedupe index")
 			return
 		}
-		id, sum := fromHeaders(m.Headers())
-		d.index(rawHeaders{seq: meta.Sequence.Stream, deliveryID: id, sha256hex: sum, storedAt: meta.Timestamp, pending: meta.NumPending}, startSeq)
+		id, key := fromHeaders(m.Headers())
+		d.index(rawHeaders{seq: meta.Sequence.Stream, deliveryID: id, bodyKey: key, storedAt: meta.Timestamp, pending: meta.NumPending}, startSeq)
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		d.log.Debug().Err(err).Msg("dedupe index consumer")
 	}))

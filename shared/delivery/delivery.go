@@ -18,13 +18,17 @@ import (
 
 // Headers of a raw delivery message. GitHub's own headers keep GitHub's names.
 const (
-	HeaderEvent         = "X-GitHub-Event"
-	HeaderDelivery      = "X-GitHub-Delivery"
-	HeaderHookID        = "X-GitHub-Hook-ID"
-	HeaderTargetType    = "X-GitHub-Hook-Installation-Target-Type"
-	HeaderTargetID      = "X-GitHub-Hook-Installation-Target-ID"
+	HeaderEvent      = "X-GitHub-Event"
+	HeaderDelivery   = "X-GitHub-Delivery"
+	HeaderHookID     = "X-GitHub-Hook-ID"
+	HeaderTargetType = "X-GitHub-Hook-Installation-Target-Type"
+	HeaderTargetID   = "X-GitHub-Hook-Installation-Target-ID"
+	HeaderBodyKey    = "Ghnotify-Body-Key"
+	HeaderReceivedAt = "Ghnotify-Received-At"
+	// HeaderContentSHA256 (the hex SHA-256 of the payload) is what
+	// versions before Ghnotify-Body-Key wrote to identify the body; it is
+	// still read from the messages they stored.
 	HeaderContentSHA256 = "Ghnotify-Content-Sha256"
-	HeaderReceivedAt    = "Ghnotify-Received-At"
 )
 
 // Delivery is one GitHub webhook delivery as stored in the raw stream.
@@ -34,7 +38,14 @@ type Delivery struct {
 	HookID     string
 	TargetType string
 	TargetID   string
-	// SHA256 is the hex SHA-256 of the JSON payload.
+	// BodyKey identifies the body for the gateway's body dedupe, in hex:
+	// SHA-256 over a label and the body's HMAC under the gateway's first
+	// webhook secret (the hex SHA-256 of the payload when the gateway
+	// checks no signature). It is neither a signature nor a digest of the
+	// payload alone.
+	BodyKey string
+	// SHA256 is the hex SHA-256 of the JSON payload, as written by older
+	// versions (Ghnotify-Content-Sha256); the gateway no longer writes it.
 	SHA256     string
 	ReceivedAt time.Time
 	// Body is the JSON payload (decoded from the form field when GitHub sent
@@ -58,6 +69,9 @@ func (d *Delivery) Msg() *nats.Msg {
 	if d.TargetID != "" {
 		m.Header.Set(HeaderTargetID, d.TargetID)
 	}
+	if d.BodyKey != "" {
+		m.Header.Set(HeaderBodyKey, d.BodyKey)
+	}
 	if d.SHA256 != "" {
 		m.Header.Set(HeaderContentSHA256, d.SHA256)
 	}
@@ -77,6 +91,7 @@ func FromMsg(h nats.Header, body []byte) (Delivery, error) {
 		HookID:     h.Get(HeaderHookID),
 		TargetType: h.Get(HeaderTargetType),
 		TargetID:   h.Get(HeaderTargetID),
+		BodyKey:    h.Get(HeaderBodyKey),
 		SHA256:     h.Get(HeaderContentSHA256),
 		Body:       body,
 	}

@@ -11,7 +11,7 @@ func TestMsgRoundTrip(t *testing.T) {
 	t.Parallel()
 	d := Delivery{
 		Event: "pull_request", ID: "d-1", HookID: "42", TargetType: "repository", TargetID: "7",
-		SHA256: "abc", ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Body: []byte(`{}`),
+		BodyKey: "def", SHA256: "abc", ReceivedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), Body: []byte(`{}`),
 	}
 	m := d.Msg()
 	if m.Subject != "github.raw.pull_request" {
@@ -25,7 +25,7 @@ func TestMsgRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.Event != d.Event || back.ID != d.ID || back.HookID != d.HookID || back.TargetType != d.TargetType ||
-		back.TargetID != d.TargetID || back.SHA256 != d.SHA256 || !back.ReceivedAt.Equal(d.ReceivedAt) || string(back.Body) != "{}" {
+		back.TargetID != d.TargetID || back.BodyKey != d.BodyKey || back.SHA256 != d.SHA256 || !back.ReceivedAt.Equal(d.ReceivedAt) || string(back.Body) != "{}" {
 		t.Fatalf("round trip = %+v, want %+v", back, d)
 	}
 }
