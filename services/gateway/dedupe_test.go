@@ -9,6 +9,7 @@ import (
 
 	"github.com/ghnotify/ghnotify/shared/delivery"
 	"github.com/ghnotify/ghnotify/shared/natstest"
+	"github.com/ghnotify/ghnotify/shared/provision"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
@@ -260,5 +261,87 @@ func TestFollowSkipsOnlyOwnMessages(t *testing.T) {
 	}
 	if d.Len() != 6 || d.LastSequence() != 7+ownSlots {
 		t.Fatalf("len %d, last sequence %d", d.Len(), d.LastSequence())
+	}
+}
+
+// TestTailReadsOnlyWhatOthersStored checks the index's tail of the raw
+// stream once it is complete: messages of other instances are read (over
+// removed ones), this gateway's own are passed over by sequence, and the
+// last sequence read moves past removed messages at the end.
+func TestTailReadsOnlyWhatOthersStored(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	ctx := t.Context()
+	s, err := ns.JS.Stream(ctx, provision.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := readyDeduper(true)
+	var tl tailer
+	look := func() {
+		t.Helper()
+		if err := tl.tail(ctx, d, ns.JS, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := func(id, key, want string) {
+		t.Helper()
+		if r, err := d.Seen(ctx, id, key); err != nil || r != want {
+			t.Fatalf("Seen(%s, %s) = %q, %v; want %q", id, key, r, err, want)
+		}
+	}
+
+	// Three messages of another instance, the middle one removed.
+	for _, id := range []string{"a", "b", "c"} {
+		publishDelivery(t, ns.JS, id, `{"id":"`+id+`"}`)
+	}
+	if err := s.DeleteMsg(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	look() // learns the stream's end
+	seen("a", "", "")
+	look() // reads up to it
+	seen("a", "", ReasonDeliveryID)
+	seen("c", "", ReasonDeliveryID)
+	seen("x", sha256hex(`{"id":"c"}`), ReasonBody)
+	if d.LastSequence() != 3 {
+		t.Fatalf("last sequence %d, want 3", d.LastSequence())
+	}
+
+	// This gateway's own message (remembered under another id, to tell
+	// whether it is read back): passed over.
+	_, k, err := d.lookup(ctx, "own-remembered", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.rememberKeys(k, 4)
+	publishDelivery(t, ns.JS, "own", `{"id":"own"}`)
+	look()
+	look()
+	seen("own-remembered", "", ReasonDeliveryID)
+	seen("own", "", "")
+	if d.LastSequence() != 4 {
+		t.Fatalf("last sequence %d, want 4", d.LastSequence())
+	}
+
+	// Messages removed before they were read, at the stream's end.
+	for _, id := range []string{"e", "f"} {
+		publishDelivery(t, ns.JS, id, `{"id":"`+id+`"}`)
+	}
+	look()
+	for seq := uint64(5); seq <= 6; seq++ {
+		if err := s.DeleteMsg(ctx, seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	look()
+	seen("e", "", "")
+	if d.LastSequence() != 6 {
+		t.Fatalf("last sequence %d, want 6", d.LastSequence())
+	}
+	// No consumer is left behind.
+	info, err := s.Info(ctx)
+	if err != nil || info.State.Consumers != 0 {
+		t.Fatalf("consumers left: %+v, %v", info.State, err)
 	}
 }

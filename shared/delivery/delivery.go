@@ -55,31 +55,37 @@ type Delivery struct {
 
 // Msg returns the NATS message for d, Nats-Msg-Id included.
 func (d *Delivery) Msg() *nats.Msg {
-	m := nats.NewMsg(subject.Raw(d.Event))
-	m.Data = d.Body
-	m.Header.Set(jetstream.MsgIDHeader, d.ID)
-	m.Header.Set(HeaderEvent, d.Event)
-	m.Header.Set(HeaderDelivery, d.ID)
-	if d.HookID != "" {
-		m.Header.Set(HeaderHookID, d.HookID)
+	// The header values share one backing array (each a one-element slice
+	// whose capacity ends with it, so appending to one copies it): one
+	// allocation for them all instead of one each, on every stored delivery.
+	vals := make([]string, 0, maxHeaders)
+	h := make(nats.Header, maxHeaders)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
 	}
-	if d.TargetType != "" {
-		m.Header.Set(HeaderTargetType, d.TargetType)
+	setOptional := func(k, v string) {
+		if v != "" {
+			set(k, v)
+		}
 	}
-	if d.TargetID != "" {
-		m.Header.Set(HeaderTargetID, d.TargetID)
-	}
-	if d.BodyKey != "" {
-		m.Header.Set(HeaderBodyKey, d.BodyKey)
-	}
-	if d.SHA256 != "" {
-		m.Header.Set(HeaderContentSHA256, d.SHA256)
-	}
+	set(jetstream.MsgIDHeader, d.ID)
+	set(HeaderEvent, d.Event)
+	set(HeaderDelivery, d.ID)
+	setOptional(HeaderHookID, d.HookID)
+	setOptional(HeaderTargetType, d.TargetType)
+	setOptional(HeaderTargetID, d.TargetID)
+	setOptional(HeaderBodyKey, d.BodyKey)
+	setOptional(HeaderContentSHA256, d.SHA256)
 	if !d.ReceivedAt.IsZero() {
-		m.Header.Set(HeaderReceivedAt, d.ReceivedAt.UTC().Format(time.RFC3339Nano))
+		set(HeaderReceivedAt, d.ReceivedAt.UTC().Format(time.RFC3339Nano))
 	}
-	return m
+	return &nats.Msg{Subject: subject.Raw(d.Event), Header: h, Data: d.Body}
 }
+
+// maxHeaders is the number of headers Msg may write.
+const maxHeaders = 9
 
 // FromMsg reads a Delivery back from a raw message's headers and body. The
 // body may still be a rawbody reference; load it with rawbody.Load first

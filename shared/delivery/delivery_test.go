@@ -43,3 +43,23 @@ func TestFromMsgRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestMsgHeaderValuesIndependent checks that the header values Msg writes,
+// which share one backing array, stay apart when one header is added to.
+func TestMsgHeaderValuesIndependent(t *testing.T) {
+	t.Parallel()
+	d := Delivery{Event: "issues", ID: "d-1", HookID: "42", BodyKey: "ab", ReceivedAt: time.Unix(1, 0)}
+	m := d.Msg()
+	m.Header.Add(HeaderEvent, "extra")
+	m.Header.Add(HeaderDelivery, "other")
+	if got := m.Header.Values(HeaderEvent); len(got) != 2 || got[0] != "issues" || got[1] != "extra" {
+		t.Fatalf("%s = %q", HeaderEvent, got)
+	}
+	if m.Header.Get(HeaderHookID) != "42" || m.Header.Get(HeaderBodyKey) != "ab" || m.Header.Get("Nats-Msg-Id") != "d-1" ||
+		m.Header.Values(HeaderDelivery)[0] != "d-1" {
+		t.Fatalf("headers changed by an append to another: %v", m.Header)
+	}
+	if _, ok := m.Header[HeaderTargetType]; ok {
+		t.Fatalf("empty optional header written: %v", m.Header)
+	}
+}
