@@ -84,8 +84,11 @@ func (d *Delivery) Msg() *nats.Msg {
 	return &nats.Msg{Subject: subject.Raw(d.Event), Header: h, Data: d.Body}
 }
 
-// maxHeaders is the number of headers Msg may write.
-const maxHeaders = 9
+// maxHeaders is the size hint of Msg's header map and values: the headers
+// of a delivery the gateway stores, at most eight (a Go map holds eight
+// entries in its smallest form; a ninth, SHA256 set by a caller besides
+// BodyKey, grows it).
+const maxHeaders = 8
 
 // FromMsg reads a Delivery back from a raw message's headers and body. The
 // body may still be a rawbody reference; load it with rawbody.Load first
