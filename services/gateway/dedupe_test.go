@@ -339,6 +339,18 @@ func TestTailReadsOnlyWhatOthersStored(t *testing.T) {
 	if d.LastSequence() != 6 {
 		t.Fatalf("last sequence %d, want 6", d.LastSequence())
 	}
+
+	// A purge before the message was read.
+	publishDelivery(t, ns.JS, "g", `{"id":"g"}`)
+	look()
+	if err := s.Purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	look()
+	seen("g", "", "")
+	if d.LastSequence() != 7 {
+		t.Fatalf("last sequence %d after a purge, want 7", d.LastSequence())
+	}
 	// No consumer is left behind.
 	info, err := s.Info(ctx)
 	if err != nil || info.State.Consumers != 0 {

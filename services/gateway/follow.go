@@ -109,8 +109,8 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 // own publishes in flight then have had their PubAck since): a sequence
 // this gateway stored and remembered (Deduper.isOwn) is passed over
 // without reading it; from the first other one, a consumer (headers only)
-// reads the stream to its end, the other instances' deliveries into the
-// index. A gateway alone on its stream reads nothing back; deliveries of
+// reads the stream, at least up to that sequence, the other instances'
+// deliveries into the index. A gateway alone on its stream reads nothing back; deliveries of
 // other instances reach the index within about two periods.
 type tailer struct {
 	// upTo is the stream's last sequence at the previous look.
@@ -144,6 +144,9 @@ func (t *tailer) tail(ctx context.Context, d *Deduper, js jetstream.JetStream, s
 		// Removed from the stream (age, purge) before it was read.
 		known = first - 1
 		d.lastSeq.Store(known)
+		if known >= upTo {
+			return nil
+		}
 	}
 	return d.readAfter(ctx, js, s, known, upTo)
 }
