@@ -278,9 +278,11 @@ func TestTailReadsOnlyWhatOthersStored(t *testing.T) {
 	}
 	d := readyDeduper(true)
 	var tl tailer
+	now := time.Unix(1_000_000, 0)
 	look := func() {
 		t.Helper()
-		if err := tl.tail(ctx, d, ns.JS, s); err != nil {
+		now = now.Add(tailEvery)
+		if err := tl.tail(ctx, d, ns.JS, s, now); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -351,9 +353,161 @@ func TestTailReadsOnlyWhatOthersStored(t *testing.T) {
 	if d.LastSequence() != 7 {
 		t.Fatalf("last sequence %d after a purge, want 7", d.LastSequence())
 	}
-	// No consumer is left behind.
-	info, err := s.Info(ctx)
-	if err != nil || info.State.Consumers != 0 {
-		t.Fatalf("consumers left: %+v, %v", info.State, err)
+	// The consumer is kept until a quiet period has passed.
+	if n := consumers(t, s); n != 1 {
+		t.Fatalf("%d consumers before the quiet period, want 1", n)
+	}
+	now = now.Add(tailQuiet)
+	look()
+	if n := consumers(t, s); n != 0 {
+		t.Fatalf("%d consumers left after the quiet period", n)
+	}
+}
+
+// consumers returns how many consumers the stream has.
+func consumers(t *testing.T, s jetstream.Stream) int {
+	t.Helper()
+	info, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Consumers
+}
+
+// TestTailKeepsOneConsumerWhileOthersStore checks that the tail creates
+// one consumer for a run of looks that each find another instance's
+// message (counted from the server's advisories), passes over this
+// gateway's own messages it delivers, replaces it when it lost a message
+// without missing that message or when too many own messages lie before
+// the next other one, and deletes it only after a quiet period.
+func TestTailKeepsOneConsumerWhileOthersStore(t *testing.T) {
+	t.Parallel()
+	ns := natstest.Start(t)
+	ctx := t.Context()
+	s, err := ns.JS.Stream(ctx, provision.StreamRaw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := ns.NC.SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.CREATED." + provision.StreamRaw + ".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := ns.NC.SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.DELETED." + provision.StreamRaw + ".>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	count := func(sub *nats.Subscription) int {
+		t.Helper()
+		n, _, err := sub.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	d := readyDeduper(true)
+	var tl tailer
+	now := time.Unix(1_000_000, 0)
+	look := func() {
+		t.Helper()
+		now = now.Add(tailEvery)
+		if err := tl.tail(ctx, d, ns.JS, s, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := func(id, want string) {
+		t.Helper()
+		if r, err := d.Seen(ctx, id, ""); err != nil || r != want {
+			t.Fatalf("Seen(%s) = %q, %v; want %q", id, r, err, want)
+		}
+	}
+	own := func(id string) {
+		t.Helper()
+		_, k, err := d.lookup(ctx, id+"-remembered", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq := publishDelivery(t, ns.JS, id, `{"id":"`+id+`"}`)
+		d.rememberKeys(k, seq)
+	}
+
+	// Fifty looks, each finding one message of another instance stored
+	// after one of this gateway's own.
+	look()
+	for i := range 50 {
+		own(fmt.Sprintf("own-%d", i))
+		publishDelivery(t, ns.JS, fmt.Sprintf("other-%d", i), fmt.Sprintf(`{"other":%d}`, i))
+		look()
+	}
+	look()
+	for i := range 50 {
+		seen(fmt.Sprintf("other-%d", i), ReasonDeliveryID)
+		seen(fmt.Sprintf("own-%d", i), "")
+	}
+	if d.LastSequence() != 100 {
+		t.Fatalf("last sequence %d, want 100", d.LastSequence())
+	}
+	if n := consumers(t, s); n != 1 {
+		t.Fatalf("%d consumers, want 1", n)
+	}
+
+	// A message the consumer delivered but the index did not receive:
+	// the look fails, and the next one reads it with a new consumer.
+	publishDelivery(t, ns.JS, "lost", `{"id":"lost"}`)
+	look()
+	b, err := tl.c.Fetch(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range b.Messages() {
+	}
+	publishDelivery(t, ns.JS, "after", `{"id":"after"}`)
+	now = now.Add(tailEvery)
+	if err := tl.tail(ctx, d, ns.JS, s, now); err == nil {
+		t.Fatal("a look after a lost message did not fail")
+	}
+	seen("lost", "")
+	look()
+	look()
+	seen("lost", ReasonDeliveryID)
+	seen("after", ReasonDeliveryID)
+
+	// More than tailLag own messages before the next other one: a new
+	// consumer starts after them rather than delivering them all.
+	for i := range tailLag + 1 {
+		own(fmt.Sprintf("many-%d", i))
+	}
+	publishDelivery(t, ns.JS, "past-many", `{"id":"past-many"}`)
+	look()
+	look()
+	seen("past-many", ReasonDeliveryID)
+	seen("many-0", "")
+	if n := consumers(t, s); n != 1 {
+		t.Fatalf("%d consumers, want 1", n)
+	}
+
+	// Quiet (only this gateway's own messages): kept for tailQuiet.
+	own("quiet")
+	for now.Sub(tl.lastOther) < tailQuiet-tailEvery {
+		look()
+	}
+	if n := consumers(t, s); n != 1 {
+		t.Fatalf("%d consumers before the quiet period ended, want 1", n)
+	}
+	look()
+	if n := consumers(t, s); n != 0 {
+		t.Fatalf("%d consumers after the quiet period, want 0", n)
+	}
+	seen("quiet", "")
+
+	// Three consumers created (after the lost message, after the own
+	// messages) and three deleted; the advisories of one consumer arrive
+	// in order.
+	natstest.WaitFor(t, 10*time.Second, "three deletion advisories", func() bool { return count(deleted) >= 3 })
+	if c, dl := count(created), count(deleted); c != 3 || dl != 3 {
+		t.Fatalf("%d consumers created and %d deleted, want 3 and 3", c, dl)
 	}
 }

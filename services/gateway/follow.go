@@ -58,8 +58,10 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 		d.deleteConsumer(js, cons)
 		sub = nil
 	}
+	var t tailer
 	defer func() {
 		stopConsumer()
+		t.stop(d, js)
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		d.snapshot(sctx, js)
@@ -75,7 +77,6 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 	tail.Stop() // started once the index is ready
 	defer tail.Stop()
 	readyCh := d.readyCh
-	var t tailer
 	for {
 		select {
 		case <-ctx.Done():
@@ -94,8 +95,8 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 			readyCh = nil
 			stopConsumer()
 			tail.Reset(tailEvery)
-		case <-tail.C:
-			if err := t.tail(ctx, d, js, stream); err != nil {
+		case now := <-tail.C:
+			if err := t.tail(ctx, d, js, stream, now); err != nil {
 				d.log.Debug().Err(err).Msg("dedupe index: reading the raw stream's tail failed; retrying")
 			}
 		}
@@ -110,17 +111,44 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 // this gateway stored and remembered (Deduper.isOwn) is passed over
 // without reading it; from the first other one, a consumer (headers only)
 // reads the stream, at least up to that sequence, the other instances'
-// deliveries into the index. A gateway alone on its stream reads nothing back; deliveries of
-// other instances reach the index within about two periods.
+// deliveries into the index. A gateway alone on its stream reads nothing
+// back; deliveries of other instances reach the index within about two
+// periods.
+//
+// The consumer is kept from one look to the next while other instances'
+// messages keep arriving, and deleted after tailQuiet without any: in a
+// cluster each consumer created or deleted is a proposal of the meta
+// layer, which a consumer per look would make ten times a second for as
+// long as traffic is shared. A kept consumer also delivers this gateway's
+// own messages stored since its last read; they are passed over, and when
+// more than tailLag of them lie before the next other message the
+// consumer is replaced by one starting there.
 type tailer struct {
 	// upTo is the stream's last sequence at the previous look.
 	upTo uint64
+	// c is the kept consumer (nil: none); cseq is the consumer sequence
+	// of the last message it delivered, and at the stream sequence of that
+	// message (or the one before its start).
+	c        jetstream.Consumer
+	cseq, at uint64
+	// lastOther is the time of the last look that found messages of
+	// other instances to read.
+	lastOther time.Time
 }
 
-// tailBatch is the most messages asked for in one pull.
-const tailBatch = 1000
+const (
+	// tailBatch is the most messages asked for in one pull.
+	tailBatch = 1000
+	// tailQuiet is how long the tail's consumer is kept without other
+	// instances' messages.
+	tailQuiet = 10 * time.Second
+	// tailLag is the most messages already passed over (this gateway's
+	// own) that a kept consumer may deliver before the next one to read.
+	tailLag = tailBatch
+)
 
-func (t *tailer) tail(ctx context.Context, d *Deduper, js jetstream.JetStream, s jetstream.Stream) error {
+// tail makes one look at the stream; now is the time of the look.
+func (t *tailer) tail(ctx context.Context, d *Deduper, js jetstream.JetStream, s jetstream.Stream, now time.Time) error {
 	if !js.Conn().IsConnected() {
 		return nil
 	}
@@ -137,25 +165,54 @@ func (t *tailer) tail(ctx context.Context, d *Deduper, js jetstream.JetStream, s
 		known++
 	}
 	d.lastSeq.Store(known)
-	if known >= upTo {
-		return nil
-	}
-	if first := info.State.FirstSeq; known+1 < first {
+	if first := info.State.FirstSeq; known < upTo && known+1 < first {
 		// Removed from the stream (age, purge) before it was read.
 		known = first - 1
 		d.lastSeq.Store(known)
-		if known >= upTo {
-			return nil
-		}
 	}
-	return d.readAfter(ctx, js, s, known, upTo)
+	if known >= upTo {
+		if t.c != nil && now.Sub(t.lastOther) >= tailQuiet {
+			t.stop(d, js)
+		}
+		return nil
+	}
+	t.lastOther = now
+	if err := t.read(ctx, d, js, s, known, upTo); err != nil {
+		// The consumer may have lost a message or be gone: the next
+		// look starts a new one after the last message read.
+		t.stop(d, js)
+		return err
+	}
+	return nil
 }
 
-// readAfter reads the raw stream after known, into the index, up to at
-// least upTo or the stream's end. The consumer does not acknowledge:
-// a message delivered but not received shows as a gap in the consumer
-// sequence, and the reading stops before it (the next look starts there).
-func (d *Deduper) readAfter(ctx context.Context, js jetstream.JetStream, s jetstream.Stream, known, upTo uint64) error {
+// stop deletes the kept consumer, if any.
+func (t *tailer) stop(d *Deduper, js jetstream.JetStream) {
+	if t.c == nil {
+		return
+	}
+	d.deleteConsumer(js, t.c)
+	t.c = nil
+}
+
+// read reads the raw stream after known, into the index, up to at least
+// upTo or the stream's end, with the kept consumer or a new one starting
+// after known. The consumer does not acknowledge: a message delivered but
+// not received shows as a gap in the consumer sequence, and the reading
+// stops before it with an error (the next look starts after known).
+func (t *tailer) read(ctx context.Context, d *Deduper, js jetstream.JetStream, s jetstream.Stream, known, upTo uint64) error {
+	if t.c != nil && known > t.at+tailLag {
+		t.stop(d, js)
+	}
+	if t.c != nil {
+		var err error
+		if known, err = t.readKept(d, known, upTo); err != nil || known >= upTo {
+			return err
+		}
+		// Fewer messages than the stream held: some were removed since.
+		// A new consumer tells which (below).
+		t.stop(d, js)
+	}
 	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
 		Name:              dedupeConsumerPrefix() + "-tail",
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
@@ -163,40 +220,27 @@ func (d *Deduper) readAfter(ctx context.Context, js jetstream.JetStream, s jetst
 		AckPolicy:         jetstream.AckNonePolicy,
 		HeadersOnly:       true,
 		MemoryStorage:     true,
+		Replicas:          1,
 		InactiveThreshold: time.Minute,
 	})
 	if err != nil {
 		return fmt.Errorf("creating a consumer on %s: %w", provision.StreamRaw, err)
 	}
-	defer d.deleteConsumer(js, c)
-	var cseq uint64
+	t.c, t.cseq, t.at = c, 0, known
 	for {
 		batch, err := c.FetchNoWait(tailBatch)
 		if err != nil {
 			return fmt.Errorf("reading %s after %d: %w", provision.StreamRaw, known, err)
 		}
-		n, lost := 0, false
-		for m := range batch.Messages() {
-			meta, err := m.Metadata()
-			if lost || err != nil || meta.Sequence.Consumer != cseq+1 {
-				lost = true // read no further; the next look starts after known
-				continue
-			}
-			cseq++
-			n++
-			id, key := fromHeaders(m.Headers())
-			d.index(rawHeaders{seq: meta.Sequence.Stream, deliveryID: id, bodyKey: key, storedAt: meta.Timestamp, pending: meta.NumPending}, 0)
-			known = meta.Sequence.Stream
-		}
-		if lost {
-			return fmt.Errorf("reading %s after %d: a message was not received", provision.StreamRaw, known)
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return fmt.Errorf("reading %s after %d: %w", provision.StreamRaw, known, err)
+		var n int
+		if n, known, err = t.take(d, batch, known); err != nil {
+			return err
 		}
 		switch {
 		case n == 0 && known < upTo:
 			// Nothing left after known: the rest up to upTo was removed.
+			// (A new consumer counts what it has pending when it is
+			// created; a kept one's count may lag behind new messages.)
 			info, err := c.Info(ctx)
 			if err != nil || info.NumPending != 0 {
 				return fmt.Errorf("reading %s after %d: no message delivered, %w", provision.StreamRaw, known, err)
@@ -207,6 +251,61 @@ func (d *Deduper) readAfter(ctx context.Context, js jetstream.JetStream, s jetst
 			return nil
 		}
 	}
+}
+
+// tailWait is how long a kept consumer may take to deliver messages the
+// stream held at the previous look.
+const tailWait = 500 * time.Millisecond
+
+// readKept reads with the kept consumer up to upTo. It asks for exactly
+// the messages after the last one the consumer delivered up to upTo, which
+// the stream held at the previous look: a pull that waits for them
+// returns as soon as they are all delivered, and comes back short only
+// when some were removed since. (A pull that does not wait would be
+// answered "no messages" by a count of pending messages the server updates
+// after the PubAck.) It returns the last sequence read.
+func (t *tailer) readKept(d *Deduper, known, upTo uint64) (uint64, error) {
+	for known < upTo {
+		want := int(min(upTo-t.at, tailBatch))
+		batch, err := t.c.Fetch(want, jetstream.FetchMaxWait(tailWait))
+		if err != nil {
+			return known, fmt.Errorf("reading %s after %d: %w", provision.StreamRaw, known, err)
+		}
+		n, k, err := t.take(d, batch, known)
+		if err != nil || n < want {
+			return k, err
+		}
+		known = k
+	}
+	return known, nil
+}
+
+// take reads one batch into the index, passing over what is at or before
+// known, and returns how many messages it held and the last sequence read.
+func (t *tailer) take(d *Deduper, batch jetstream.MessageBatch, known uint64) (int, uint64, error) {
+	n, lost := 0, false
+	for m := range batch.Messages() {
+		meta, err := m.Metadata()
+		if lost || err != nil || meta.Sequence.Consumer != t.cseq+1 {
+			lost = true // read no further
+			continue
+		}
+		t.cseq, t.at = meta.Sequence.Consumer, meta.Sequence.Stream
+		n++
+		if t.at <= known {
+			continue // passed over already: this gateway's own
+		}
+		id, key := fromHeaders(m.Headers())
+		d.index(rawHeaders{seq: t.at, deliveryID: id, bodyKey: key, storedAt: meta.Timestamp, pending: meta.NumPending}, 0)
+		known = t.at
+	}
+	if lost {
+		return n, known, fmt.Errorf("reading %s after %d: a message was not received", provision.StreamRaw, known)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		return n, known, fmt.Errorf("reading %s after %d: %w", provision.StreamRaw, known, err)
+	}
+	return n, known, nil
 }
 
 // startFollowing creates the ordered consumer and starts consuming. When
