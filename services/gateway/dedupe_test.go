@@ -379,7 +379,8 @@ func consumers(t *testing.T, s jetstream.Stream) int {
 // message (counted from the server's advisories), passes over this
 // gateway's own messages it delivers, replaces it when it lost a message
 // without missing that message or when too many own messages lie before
-// the next other one, and deletes it only after a quiet period.
+// the next other one, deletes it only after a quiet period, and creates
+// none while only this gateway stores.
 func TestTailKeepsOneConsumerWhileOthersStore(t *testing.T) {
 	t.Parallel()
 	ns := natstest.Start(t)
@@ -502,6 +503,17 @@ func TestTailKeepsOneConsumerWhileOthersStore(t *testing.T) {
 		t.Fatalf("%d consumers after the quiet period, want 0", n)
 	}
 	seen("quiet", "")
+
+	// Alone on the stream again: nothing read, no consumer created.
+	own("alone-1")
+	own("alone-2")
+	look()
+	look()
+	look()
+	if n := consumers(t, s); n != 0 {
+		t.Fatalf("%d consumers with only this gateway's messages, want 0", n)
+	}
+	seen("alone-1", "")
 
 	// Three consumers created (after the lost message, after the own
 	// messages) and three deleted; the advisories of one consumer arrive
