@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,7 +46,10 @@ func (f *fakeStore) Publish(_ context.Context, d *delivery.Delivery) (uint64, bo
 		return 1, true, nil
 	}
 	f.seen[d.ID] = true
-	f.published = append(f.published, d)
+	// The body's buffer is the request's, reused once it is answered.
+	kept := *d
+	kept.Body = bytes.Clone(d.Body)
+	f.published = append(f.published, &kept)
 	return uint64(len(f.published)), false, nil
 }
 

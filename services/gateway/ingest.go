@@ -13,7 +13,9 @@ import (
 // rawStore stores a delivery in the raw stream.
 type rawStore interface {
 	// Publish returns the stream sequence and whether the stream's
-	// Nats-Msg-Id window already held the delivery id.
+	// Nats-Msg-Id window already held the delivery id. It must not keep
+	// d.Body once it has returned: the buffer is the request's, reused for
+	// another request once this one is answered.
 	Publish(ctx context.Context, d *delivery.Delivery) (seq uint64, duplicate bool, err error)
 }
 
