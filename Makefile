@@ -1,5 +1,5 @@
 # ghnotify: make run | test | test-chaos | build | lint | nats | images | secrets | up | logs | down |
-#           up-cluster | down-cluster | test-cluster | bench | chromium | test-browser |
+#           up-cluster | down-cluster | test-cluster | bench | wrk | chromium | test-browser |
 #           screenshots | messages | clean
 #
 # Needs only Go (on PATH); images, up and down also need Docker.
@@ -22,7 +22,7 @@ COMPOSE_PROJECT ?= ghnotify
 IMAGES   := gateway normalizer slack-sink nats
 
 .PHONY: all run build test test-unit test-chaos fuzz lint nats nats-context images secrets up logs down bench bench-go clean \
-	secrets-cluster up-cluster down-cluster test-cluster chromium test-browser screenshots messages
+	secrets-cluster up-cluster down-cluster test-cluster chromium wrk test-browser screenshots messages
 
 all: build
 
@@ -183,8 +183,21 @@ nats-context: $(BIN)/ghnotify secrets
 ## Results and how to read them: docs/performance.md.
 BENCH_FLAGS ?=
 bench:
-	@command -v wrk >/dev/null 2>&1 || echo "note: wrk is not installed; the gateway's wrk rows are left out (Debian: apt-get install wrk)"
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then $(MAKE) --no-print-directory wrk; \
+	else echo "note: wrk is not installed; the gateway's wrk rows are left out (Debian: apt-get install wrk, or make wrk as root)"; fi
 	$(GO) run ./cmd/ghnotify/bench $(BENCH_FLAGS)
+
+## wrk: Debian's wrk, the independent HTTP load generator of make bench,
+## installed with apt-get when missing; needs root.
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then \
+		echo "wrk: $$(command -v wrk) (already installed)"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "make wrk: run as root (apt-get install wrk)" >&2; exit 1; \
+	else \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; \
+	fi
 
 ## bench-go: every module's Go benchmarks on one core, one package at a
 ## time (the normalizer's target is per core).

@@ -144,16 +144,16 @@ func TestBodyClaimWaitsForFirstOutcome(t *testing.T) {
 	}
 	first, second := make(chan outcome, 1), make(chan outcome, 1)
 	go func() {
-		r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "first"}, []byte(store.body), time.Now())
+		r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "first"}, []byte(store.body), bodyKeyUnsigned([]byte(store.body)), time.Now())
 		first <- outcome{r, err}
 	}()
 	<-store.entered
 	go func() {
-		r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "second"}, []byte(store.body), time.Now())
+		r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "second"}, []byte(store.body), bodyKeyUnsigned([]byte(store.body)), time.Now())
 		second <- outcome{r, err}
 	}()
 	// Another body goes through while the first one's publish is held.
-	if r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "other"}, []byte(`{"other":true}`), time.Now()); err != nil || r.Outcome != Stored {
+	if r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "other"}, []byte(`{"other":true}`), bodyKeyUnsigned([]byte(`{"other":true}`)), time.Now()); err != nil || r.Outcome != Stored {
 		t.Fatalf("other body while the first is in flight: %+v, %v", r, err)
 	}
 	close(store.gate)
@@ -163,7 +163,7 @@ func TestBodyClaimWaitsForFirstOutcome(t *testing.T) {
 	if o := <-second; o.err != nil || o.res.Outcome != Stored {
 		t.Fatalf("second, after the first failed = %+v, %v; want stored", o.res, o.err)
 	}
-	if r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "third"}, []byte(store.body), time.Now()); err != nil || r.Outcome != Duplicate || r.Reason != ReasonBody {
+	if r, err := in.Ingest(context.Background(), Identity{Event: "issues", DeliveryID: "third"}, []byte(store.body), bodyKeyUnsigned([]byte(store.body)), time.Now()); err != nil || r.Outcome != Duplicate || r.Reason != ReasonBody {
 		t.Fatalf("third, after the second was stored = %+v, %v; want duplicate body", r, err)
 	}
 	if store.most != 1 || store.calls != 2 {

@@ -25,8 +25,16 @@ const (
 // DeliveryKey is the dedupe index key remembering a delivery id.
 func DeliveryKey(deliveryID string) string { return "delivery." + trace.KeyPart(deliveryID) }
 
-// BodyKey is the dedupe index key remembering a payload by its hex SHA-256.
-func BodyKey(sha256hex string) string { return "body." + sha256hex }
+// BodyKey is the dedupe index key remembering a body by its hex body key
+// (delivery.Delivery.BodyKey, or the payload's SHA-256 in messages written
+// by older versions).
+func BodyKey(bodyKeyHex string) string { return "body." + bodyKeyHex }
+
+// Prefixes of the index keys, as DeliveryKey and BodyKey write them.
+const (
+	deliveryKeyPrefix = "delivery."
+	bodyKeyPrefix     = "body."
+)
 
 // ErrIndexNotReady is returned by Seen when the dedupe index was still being
 // rebuilt from the raw stream when the caller's deadline passed.
@@ -37,7 +45,7 @@ var ErrIndexNotReady = errors.New("dedupe index not ready: still reading the raw
 // repeats one.
 //
 // The raw stream is the record: every raw message carries the delivery id
-// and the payload's SHA-256 in its headers. Follow reads them (headers only)
+// and the body key (see BodyKey) in its headers. Follow reads them (headers only)
 // from the raw stream, starting one horizon back, into an in-memory index,
 // and keeps following the stream, so deliveries stored by other gateway
 // instances arrive too. Remember adds this gateway's own deliveries at once,
@@ -61,6 +69,10 @@ type Deduper struct {
 	// restored is the sequence of the snapshot the index started from (0:
 	// none), for the log and metrics.
 	restored atomic.Uint64
+	// own holds the raw sequences of this gateway's latest stored
+	// deliveries, each in slot seq%ownSlots, set once their keys are in
+	// the index.
+	own [ownSlots]atomic.Uint64
 }
 
 // NewDeduper returns a Deduper remembering deliveries for horizon. When
@@ -70,40 +82,84 @@ func NewDeduper(bodies bool, horizon time.Duration, log zerolog.Logger) *Deduper
 }
 
 // Seen returns a duplicate reason when the delivery id, or (when body
-// dedupe is on) the body digest, is already remembered, and "" otherwise.
+// dedupe is on) the body key, is already remembered, and "" otherwise.
 // While the index is still being rebuilt it waits for it until ctx ends,
 // and then fails with ErrIndexNotReady: a delivery is never let through
 // unchecked.
-func (d *Deduper) Seen(ctx context.Context, deliveryID, sha256hex string) (string, error) {
-	if !d.ready.Load() {
-		select {
-		case <-d.readyCh:
-		case <-ctx.Done():
-			return "", fmt.Errorf("%w: %w", ErrIndexNotReady, ctx.Err())
-		}
-	}
-	if d.idx.has(DeliveryKey(deliveryID)) {
-		return ReasonDeliveryID, nil
-	}
-	if d.bodies && d.idx.has(BodyKey(sha256hex)) {
-		return ReasonBody, nil
-	}
-	return "", nil
+func (d *Deduper) Seen(ctx context.Context, deliveryID, bodyKeyHex string) (string, error) {
+	reason, _, err := d.lookup(ctx, deliveryID, bodyKeyHex)
+	return reason, err
 }
 
 // Remember adds a delivery this gateway has just stored (its PubAck
 // received), so that the gateway sees its own writes before Follow reads
 // them back from the stream.
-func (d *Deduper) Remember(deliveryID, sha256hex string) {
-	d.add(deliveryID, sha256hex, time.Now())
+func (d *Deduper) Remember(deliveryID, bodyKeyHex string) {
+	d.add(deliveryID, bodyKeyHex, time.Now())
 }
 
-func (d *Deduper) add(deliveryID, sha256hex string, at time.Time) {
-	d.idx.add(DeliveryKey(deliveryID), at)
-	if d.bodies && sha256hex != "" {
-		d.idx.add(BodyKey(sha256hex), at)
+// indexKeys are one delivery's keys as the index holds them, hashed once
+// per request: lookup computes them and rememberKeys reuses them. The
+// strings are kept for stand-ins of the index in tests.
+type indexKeys struct {
+	deliveryID, bodyKey string
+	id, body            keyHash
+	// hasBody is false when body dedupe is off or there is no body key.
+	hasBody bool
+}
+
+// keys hashes a delivery's keys.
+func (d *Deduper) keys(deliveryID, bodyKeyHex string) indexKeys {
+	k := indexKeys{deliveryID: deliveryID, bodyKey: bodyKeyHex, id: d.idx.hashParts(deliveryKeyPrefix, trace.KeyPart(deliveryID))}
+	if d.bodies && bodyKeyHex != "" {
+		k.body, k.hasBody = d.idx.hashParts(bodyKeyPrefix, bodyKeyHex), true
+	}
+	return k
+}
+
+// lookup is Seen, also returning the hashed keys for rememberKeys.
+func (d *Deduper) lookup(ctx context.Context, deliveryID, bodyKeyHex string) (string, indexKeys, error) {
+	if !d.ready.Load() {
+		select {
+		case <-d.readyCh:
+		case <-ctx.Done():
+			return "", indexKeys{}, fmt.Errorf("%w: %w", ErrIndexNotReady, ctx.Err())
+		}
+	}
+	// Hashed only once the index is ready: a snapshot read at start
+	// brings its own salt.
+	k := d.keys(deliveryID, bodyKeyHex)
+	idSeen, bodySeen := d.idx.hasKeys(k)
+	switch {
+	case idSeen:
+		return ReasonDeliveryID, k, nil
+	case bodySeen:
+		return ReasonBody, k, nil
+	}
+	return "", k, nil
+}
+
+// rememberKeys is Remember with keys from lookup. seq, when not 0, is the
+// raw stream sequence of this gateway's own message holding them, which
+// Follow then need not hash and add again.
+func (d *Deduper) rememberKeys(k indexKeys, seq uint64) {
+	d.idx.addKeys(k, unixSeconds(time.Now()))
+	if seq != 0 {
+		d.own[seq%ownSlots].Store(seq)
 	}
 }
+
+func (d *Deduper) add(deliveryID, bodyKeyHex string, at time.Time) {
+	d.idx.addKeys(d.keys(deliveryID, bodyKeyHex), unixSeconds(at))
+}
+
+// ownSlots is how many of this gateway's latest sequences Deduper.own
+// holds: enough for Follow to find its own messages while it keeps up.
+const ownSlots = 4096
+
+// isOwn reports whether seq is a message this gateway stored and whose
+// keys it has already added.
+func (d *Deduper) isOwn(seq uint64) bool { return d.own[seq%ownSlots].Load() == seq }
 
 // Ready reports whether the index holds every delivery of the raw stream
 // within the horizon, as of the gateway's start.
@@ -126,7 +182,7 @@ func (d *Deduper) markReady() {
 type rawHeaders struct {
 	seq        uint64
 	deliveryID string
-	sha256hex  string
+	bodyKey    string
 	storedAt   time.Time
 	// pending is the number of messages after this one in the stream.
 	pending uint64
@@ -137,8 +193,8 @@ type rawHeaders struct {
 // has been read: the message is the last one (pending is 0), or at or past
 // startSeq, the stream's last sequence when following began.
 func (d *Deduper) index(m rawHeaders, startSeq uint64) {
-	if m.deliveryID != "" {
-		d.add(m.deliveryID, m.sha256hex, m.storedAt)
+	if m.deliveryID != "" && !d.isOwn(m.seq) {
+		d.add(m.deliveryID, m.bodyKey, m.storedAt)
 	}
 	d.lastSeq.Store(m.seq)
 	if m.pending == 0 || m.seq >= startSeq {
@@ -146,9 +202,15 @@ func (d *Deduper) index(m rawHeaders, startSeq uint64) {
 	}
 }
 
-// fromHeaders takes what the index needs from a raw message's headers.
-func fromHeaders(h interface{ Get(string) string }) (deliveryID, sha256hex string) {
-	return h.Get(delivery.HeaderDelivery), h.Get(delivery.HeaderContentSHA256)
+// fromHeaders takes what the index needs from a raw message's headers:
+// the delivery id and the body key, which messages written by older
+// versions carry as the payload's SHA-256 instead.
+func fromHeaders(h interface{ Get(string) string }) (deliveryID, bodyKeyHex string) {
+	deliveryID, bodyKeyHex = h.Get(delivery.HeaderDelivery), h.Get(delivery.HeaderBodyKey)
+	if bodyKeyHex == "" {
+		bodyKeyHex = h.Get(delivery.HeaderContentSHA256)
+	}
+	return deliveryID, bodyKeyHex
 }
 
 // keyIndex is a set of keys with the Unix time each was stored. A key is
@@ -181,14 +243,27 @@ func newKeyIndex(horizon time.Duration) *keyIndex {
 	return x
 }
 
+// keyHash is a key as the index holds it.
+type keyHash struct {
+	h     uint64
+	check uint32
+}
+
 func (x *keyIndex) hash(key string) (uint64, uint32) {
+	k := x.hashParts(key, "")
+	return k.h, k.check
+}
+
+// hashParts hashes the key prefix+part, without building it as a string.
+func (x *keyIndex) hashParts(prefix, part string) keyHash {
 	// Salt and key in one buffer on the stack: no allocation per lookup
 	// (a longer key than fits simply makes append allocate).
 	var buf [160]byte
 	b := append(buf[:0], x.salt[:]...)
-	b = append(b, key...)
+	b = append(b, prefix...)
+	b = append(b, part...)
 	sum := sha256.Sum256(b)
-	return binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint32(sum[8:12])
+	return keyHash{h: binary.LittleEndian.Uint64(sum[:8]), check: binary.LittleEndian.Uint32(sum[8:12])}
 }
 
 // unixSeconds fits t in 32 bits (until 2106).
@@ -197,21 +272,47 @@ func unixSeconds(t time.Time) uint32 { return uint32(max(t.Unix(), 0)) }
 // add remembers key as stored at at; a key already present keeps the
 // later of the two times.
 func (x *keyIndex) add(key string, at time.Time) {
-	h, check := x.hash(key)
-	t := unixSeconds(at)
+	k := x.hashParts(key, "")
 	x.mu.Lock()
-	if old, ok := x.keys.get(h); !ok || old.check != check || old.at < t {
-		x.keys.put(h, keyEntry{check: check, at: t})
+	x.put(k, unixSeconds(at))
+	x.mu.Unlock()
+}
+
+// put stores k at t, or keeps the later time; x.mu must be held.
+func (x *keyIndex) put(k keyHash, t uint32) {
+	if old, ok := x.keys.get(k.h); !ok || old.check != k.check || old.at < t {
+		x.keys.put(k.h, keyEntry{check: k.check, at: t})
+	}
+}
+
+// addKeys adds a delivery's keys at t under one lock.
+func (x *keyIndex) addKeys(k indexKeys, t uint32) {
+	x.mu.Lock()
+	x.put(k.id, t)
+	if k.hasBody {
+		x.put(k.body, t)
 	}
 	x.mu.Unlock()
 }
 
 func (x *keyIndex) has(key string) bool {
-	h, check := x.hash(key)
+	k := x.hashParts(key, "")
 	x.mu.RLock()
-	e, ok := x.keys.get(h)
-	x.mu.RUnlock()
-	return ok && e.check == check
+	defer x.mu.RUnlock()
+	return x.holds(k)
+}
+
+// holds reports whether k is in the index; x.mu must be held.
+func (x *keyIndex) holds(k keyHash) bool {
+	e, ok := x.keys.get(k.h)
+	return ok && e.check == k.check
+}
+
+// hasKeys says whether a delivery's id key and body key are in the index.
+func (x *keyIndex) hasKeys(k indexKeys) (id, body bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.holds(k.id), k.hasBody && x.holds(k.body)
 }
 
 // adopt takes o's salt and keys (a snapshot read before any key was added).

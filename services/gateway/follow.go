@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -16,21 +17,28 @@ import (
 // pruneEvery is how often keys older than the horizon are dropped.
 const pruneEvery = time.Minute
 
-// Follow feeds the index from the raw stream until ctx ends: an ordered
-// consumer, headers only, starting one horizon back, replays the stream
-// and then follows it. The ordered consumer resumes by itself after a
+// tailEvery is how often, once the index is complete, Follow looks for raw
+// messages it has not read.
+const tailEvery = 100 * time.Millisecond
+
+// Follow feeds the index from the raw stream until ctx ends. To build it,
+// an ordered consumer, headers only, starting one horizon back (or after
+// the snapshot), replays the stream; it resumes by itself after a
 // reconnection or a server restart, from the last message it delivered.
 // Until the index is ready, Follow also checks every second whether the
 // consumer has nothing left to deliver (the last message may have been
-// removed before it was read).
+// removed before it was read). Once the index is ready the consumer is
+// stopped and Follow tails the stream instead (see tail): it reads only
+// the messages this gateway did not store itself.
 func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 	var (
-		sub  jetstream.ConsumeContext
-		cons jetstream.Consumer
+		sub    jetstream.ConsumeContext
+		cons   jetstream.Consumer
+		stream jetstream.Stream
 	)
 	err := retry.Until(ctx, retry.Backoff{Base: time.Second, Max: 10 * time.Second}, func(ctx context.Context) error {
 		var err error
-		cons, sub, err = d.startFollowing(ctx, js)
+		stream, cons, sub, err = d.startFollowing(ctx, js)
 		return err
 	}, func(attempt uint64, err error, wait time.Duration) {
 		d.log.Warn().Err(err).Uint64("attempt", attempt).Dur("retry_in", wait).Msg("reading the raw stream into the dedupe index failed; retrying")
@@ -38,13 +46,22 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 	if err != nil {
 		return // ctx ended
 	}
-	defer func() {
+	stopConsumer := func() {
+		if sub == nil {
+			return
+		}
 		sub.Stop()
 		select {
 		case <-sub.Closed():
 		case <-time.After(5 * time.Second):
 		}
 		d.deleteConsumer(js, cons)
+		sub = nil
+	}
+	var t tailer
+	defer func() {
+		stopConsumer()
+		t.stop(d, js)
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		d.snapshot(sctx, js)
@@ -56,6 +73,10 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 	defer check.Stop()
 	snap := time.NewTicker(snapshotEvery)
 	defer snap.Stop()
+	tail := time.NewTicker(tailEvery)
+	tail.Stop() // started once the index is ready
+	defer tail.Stop()
+	readyCh := d.readyCh
 	for {
 		select {
 		case <-ctx.Done():
@@ -75,18 +96,231 @@ func (d *Deduper) Follow(ctx context.Context, js jetstream.JetStream) {
 				continue
 			}
 			d.checkCaughtUp(ctx, cons)
+		case <-readyCh:
+			readyCh = nil
+			stopConsumer()
+			tail.Reset(tailEvery)
+		case now := <-tail.C:
+			if err := t.tail(ctx, d, js, stream, now); err != nil {
+				d.log.Debug().Err(err).Msg("dedupe index: reading the raw stream's tail failed; retrying")
+			}
 		}
 	}
 }
 
+// tailer reads the raw stream's messages that this gateway did not store
+// itself, once the index is complete. Every tailEvery it asks the stream
+// for its last sequence and walks the sequences after the last one read
+// up to the last sequence of the previous look (so that this gateway's
+// own publishes in flight then have had their PubAck since): a sequence
+// this gateway stored and remembered (Deduper.isOwn) is passed over
+// without reading it; from the first other one, a consumer (headers only)
+// reads the stream, at least up to that sequence, the other instances'
+// deliveries into the index. A gateway alone on its stream reads nothing
+// back; deliveries of other instances reach the index within about two
+// periods.
+//
+// The consumer is kept from one look to the next while other instances'
+// messages keep arriving, and deleted after tailQuiet without any: in a
+// cluster each consumer created or deleted is a proposal of the meta
+// layer, which a consumer per look would make ten times a second for as
+// long as traffic is shared. A kept consumer also delivers this gateway's
+// own messages stored since its last read; they are passed over, and when
+// more than tailLag of them lie before the next other message the
+// consumer is replaced by one starting there.
+type tailer struct {
+	// upTo is the stream's last sequence at the previous look.
+	upTo uint64
+	// c is the kept consumer (nil: none); cseq is the consumer sequence
+	// of the last message it delivered, and at the stream sequence of that
+	// message (or the one before its start).
+	c        jetstream.Consumer
+	cseq, at uint64
+	// lastOther is the time of the last look that found messages of
+	// other instances to read.
+	lastOther time.Time
+}
+
+const (
+	// tailBatch is the most messages asked for in one pull.
+	tailBatch = 1000
+	// tailQuiet is how long the tail's consumer is kept without other
+	// instances' messages.
+	tailQuiet = 10 * time.Second
+	// tailLag is the most messages already passed over (this gateway's
+	// own) that a kept consumer may deliver before the next one to read.
+	tailLag = tailBatch
+)
+
+// tail makes one look at the stream; now is the time of the look.
+func (t *tailer) tail(ctx context.Context, d *Deduper, js jetstream.JetStream, s jetstream.Stream, now time.Time) error {
+	if !js.Conn().IsConnected() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := s.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the state of %s: %w", provision.StreamRaw, err)
+	}
+	upTo := t.upTo
+	t.upTo = info.State.LastSeq
+	known := d.LastSequence()
+	for known < upTo && d.isOwn(known+1) {
+		known++
+	}
+	d.lastSeq.Store(known)
+	if first := info.State.FirstSeq; known < upTo && known+1 < first {
+		// Removed from the stream (age, purge) before it was read.
+		known = first - 1
+		d.lastSeq.Store(known)
+	}
+	if known >= upTo {
+		if t.c != nil && now.Sub(t.lastOther) >= tailQuiet {
+			t.stop(d, js)
+		}
+		return nil
+	}
+	t.lastOther = now
+	if err := t.read(ctx, d, js, s, known, upTo); err != nil {
+		// The consumer may have lost a message or be gone: the next
+		// look starts a new one after the last message read.
+		t.stop(d, js)
+		return err
+	}
+	return nil
+}
+
+// stop deletes the kept consumer, if any.
+func (t *tailer) stop(d *Deduper, js jetstream.JetStream) {
+	if t.c == nil {
+		return
+	}
+	d.deleteConsumer(js, t.c)
+	t.c = nil
+}
+
+// read reads the raw stream after known, into the index, up to at least
+// upTo or the stream's end, with the kept consumer or a new one starting
+// after known. The consumer does not acknowledge: a message delivered but
+// not received shows as a gap in the consumer sequence, and the reading
+// stops before it with an error (the next look starts after known).
+func (t *tailer) read(ctx context.Context, d *Deduper, js jetstream.JetStream, s jetstream.Stream, known, upTo uint64) error {
+	if t.c != nil && known > t.at+tailLag {
+		t.stop(d, js)
+	}
+	if t.c != nil {
+		var err error
+		if known, err = t.readKept(d, known, upTo); err != nil || known >= upTo {
+			return err
+		}
+		// Fewer messages than the stream held: some were removed since.
+		// A new consumer tells which (below).
+		t.stop(d, js)
+	}
+	c, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Name:              dedupeConsumerPrefix() + "-tail",
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       known + 1,
+		AckPolicy:         jetstream.AckNonePolicy,
+		HeadersOnly:       true,
+		MemoryStorage:     true,
+		Replicas:          1,
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("creating a consumer on %s: %w", provision.StreamRaw, err)
+	}
+	t.c, t.cseq, t.at = c, 0, known
+	for {
+		batch, err := c.FetchNoWait(tailBatch)
+		if err != nil {
+			return fmt.Errorf("reading %s after %d: %w", provision.StreamRaw, known, err)
+		}
+		var n int
+		if n, known, err = t.take(d, batch, known); err != nil {
+			return err
+		}
+		switch {
+		case n == 0 && known < upTo:
+			// Nothing left after known: the rest up to upTo was removed.
+			// (A new consumer counts what it has pending when it is
+			// created; a kept one's count may lag behind new messages.)
+			info, err := c.Info(ctx)
+			if err != nil || info.NumPending != 0 {
+				return fmt.Errorf("reading %s after %d: no message delivered, %w", provision.StreamRaw, known, err)
+			}
+			d.lastSeq.Store(upTo)
+			return nil
+		case n == 0 || known >= upTo:
+			return nil
+		}
+	}
+}
+
+// tailWait is how long a kept consumer may take to deliver messages the
+// stream held at the previous look.
+const tailWait = 500 * time.Millisecond
+
+// readKept reads with the kept consumer up to upTo. It asks for exactly
+// the messages after the last one the consumer delivered up to upTo, which
+// the stream held at the previous look: a pull that waits for them
+// returns as soon as they are all delivered, and comes back short only
+// when some were removed since. (A pull that does not wait would be
+// answered "no messages" by a count of pending messages the server updates
+// after the PubAck.) It returns the last sequence read.
+func (t *tailer) readKept(d *Deduper, known, upTo uint64) (uint64, error) {
+	for known < upTo {
+		want := int(min(upTo-t.at, tailBatch))
+		batch, err := t.c.Fetch(want, jetstream.FetchMaxWait(tailWait))
+		if err != nil {
+			return known, fmt.Errorf("reading %s after %d: %w", provision.StreamRaw, known, err)
+		}
+		n, k, err := t.take(d, batch, known)
+		if err != nil || n < want {
+			return k, err
+		}
+		known = k
+	}
+	return known, nil
+}
+
+// take reads one batch into the index, passing over what is at or before
+// known, and returns how many messages it held and the last sequence read.
+func (t *tailer) take(d *Deduper, batch jetstream.MessageBatch, known uint64) (int, uint64, error) {
+	n, lost := 0, false
+	for m := range batch.Messages() {
+		meta, err := m.Metadata()
+		if lost || err != nil || meta.Sequence.Consumer != t.cseq+1 {
+			lost = true // read no further
+			continue
+		}
+		t.cseq, t.at = meta.Sequence.Consumer, meta.Sequence.Stream
+		n++
+		if t.at <= known {
+			continue // passed over already: this gateway's own
+		}
+		id, key := fromHeaders(m.Headers())
+		d.index(rawHeaders{seq: t.at, deliveryID: id, bodyKey: key, storedAt: meta.Timestamp, pending: meta.NumPending}, 0)
+		known = t.at
+	}
+	if lost {
+		return n, known, fmt.Errorf("reading %s after %d: a message was not received", provision.StreamRaw, known)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		return n, known, fmt.Errorf("reading %s after %d: %w", provision.StreamRaw, known, err)
+	}
+	return n, known, nil
+}
+
 // startFollowing creates the ordered consumer and starts consuming. When
 // the stream holds nothing within the horizon the index is ready at once.
-func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (jetstream.Consumer, jetstream.ConsumeContext, error) {
+func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (jetstream.Stream, jetstream.Consumer, jetstream.ConsumeContext, error) {
 	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	s, err := js.Stream(actx, provision.StreamRaw)
 	if err != nil {
-		return nil, nil, fmt.Errorf("opening stream %s: %w", provision.StreamRaw, err)
+		return nil, nil, nil, fmt.Errorf("opening stream %s: %w", provision.StreamRaw, err)
 	}
 	state := s.CachedInfo().State
 	d.streamCreated = s.CachedInfo().Created
@@ -106,7 +340,7 @@ func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (j
 	}
 	c, err := s.OrderedConsumer(actx, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating ordered consumer on %s: %w", provision.StreamRaw, err)
+		return nil, nil, nil, fmt.Errorf("creating ordered consumer on %s: %w", provision.StreamRaw, err)
 	}
 	startSeq := state.LastSeq
 	sub, err := c.Consume(func(m jetstream.Msg) {
@@ -115,18 +349,18 @@ func (d *Deduper) startFollowing(ctx context.Context, js jetstream.JetStream) (j
 			d.log.Warn().Err(err).Msg("raw message without metadata skipped by the dedupe index")
 			return
 		}
-		id, sum := fromHeaders(m.Headers())
-		d.index(rawHeaders{seq: meta.Sequence.Stream, deliveryID: id, sha256hex: sum, storedAt: meta.Timestamp, pending: meta.NumPending}, startSeq)
+		id, key := fromHeaders(m.Headers())
+		d.index(rawHeaders{seq: meta.Sequence.Stream, deliveryID: id, bodyKey: key, storedAt: meta.Timestamp, pending: meta.NumPending}, startSeq)
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		d.log.Debug().Err(err).Msg("dedupe index consumer")
 	}))
 	if err != nil {
-		return nil, nil, fmt.Errorf("consuming %s: %w", provision.StreamRaw, err)
+		return nil, nil, nil, fmt.Errorf("consuming %s: %w", provision.StreamRaw, err)
 	}
 	if state.Msgs == 0 || state.LastTime.Before(start) || d.LastSequence() >= state.LastSeq {
 		d.markReady()
 	}
-	return c, sub, nil
+	return s, c, sub, nil
 }
 
 // restore starts the index from the latest snapshot when there is one of

@@ -212,7 +212,7 @@ func TestPayloadsStoredExactly(t *testing.T) {
 	// dedupe is off so that both are stored and compared.
 	g := startGateway(t, ns.NC, func(c *Config) { c.DedupeBodies = false })
 
-	want := map[string][]byte{}
+	want, sentBodies := map[string][]byte{}, map[string][]byte{}
 	events := map[string]string{}
 	for i, sp := range samples {
 		body := sp.body
@@ -225,7 +225,7 @@ func TestPayloadsStoredExactly(t *testing.T) {
 			if d := g.post(t, sp.event, id, ct, sent); d.status != http.StatusAccepted {
 				t.Fatalf("%s (%s): status %d %+v", sp.name, variant, d.status, d.resp)
 			}
-			want[id], events[id] = body, sp.event
+			want[id], sentBodies[id], events[id] = body, sent, sp.event
 		}
 	}
 	got := rawMessages(t, ns.JS)
@@ -246,7 +246,7 @@ func TestPayloadsStoredExactly(t *testing.T) {
 			t.Fatal(err)
 		}
 		if d.Event != events[id] || d.HookID != "99" || d.TargetType != "repository" || d.TargetID != "4242" ||
-			d.SHA256 != sha256hex(string(body)) || d.ReceivedAt.IsZero() || m.Headers().Get(jetstream.MsgIDHeader) != id {
+			d.BodyKey != bodyKeyHex(testSecret, sentBodies[id]) || d.SHA256 != "" || d.ReceivedAt.IsZero() || m.Headers().Get(jetstream.MsgIDHeader) != id {
 			t.Fatalf("%s: headers %+v", id, m.Headers())
 		}
 		if m.Subject() != "github.raw."+events[id] {
@@ -659,7 +659,8 @@ func TestStoredMessageHeaders(t *testing.T) {
 			"X-GitHub-Hook-ID":                       "99",
 			"X-GitHub-Hook-Installation-Target-Type": "repository",
 			"X-GitHub-Hook-Installation-Target-ID":   "4242",
-			"Ghnotify-Content-Sha256":                sha256hex(want),
+			"Ghnotify-Body-Key":                      bodyKeyHex(testSecret, sent[id]),
+			"Ghnotify-Content-Sha256":                "",
 		} {
 			if got := h.Get(name); got != v {
 				t.Errorf("%s: header %s = %q, want %q", id, name, got, v)

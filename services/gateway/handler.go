@@ -92,16 +92,18 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	var bodyKey [sha256.Size]byte
 	if h.insecure {
 		h.metrics.insecure.Inc()
 		log.Warn().Msg("signature not checked: GHNOTIFY_INSECURE_SKIP_SIGNATURE is set; never run like this in production")
 	} else {
-		idx, err := h.verifier.verifySum(rb.chunks, want)
+		idx, key, err := h.verifier.verifyKey(rb.chunks, want)
 		if err != nil {
 			h.refuse(w, log, http.StatusUnauthorized, refusedSignature, err.Error())
 			return
 		}
 		h.metrics.matched(idx)
+		bodyKey = key
 	}
 	// A body read in chunks becomes one buffer only once signed.
 	body := rb.bytes()
@@ -116,10 +118,13 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, log, http.StatusBadRequest, refusedPayload, "payload is not valid JSON")
 		return
 	}
+	if h.insecure {
+		bodyKey = bodyKeyUnsigned(payload)
+	}
 
 	// The delivery is stored whether or not the client waits for the answer.
 	label := eventLabel(id.Event)
-	res, err := h.ingest.Ingest(context.WithoutCancel(r.Context()), id, payload, start.UTC())
+	res, err := h.ingest.Ingest(context.WithoutCancel(r.Context()), id, payload, bodyKey, start.UTC())
 	switch {
 	case err != nil:
 		h.metrics.requests.WithLabelValues(label, "unavailable").Inc()

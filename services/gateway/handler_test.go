@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -44,9 +46,17 @@ func (f *fakeStore) Publish(_ context.Context, d *delivery.Delivery) (uint64, bo
 		return 1, true, nil
 	}
 	f.seen[d.ID] = true
-	f.published = append(f.published, d)
+	// The body's buffer is the request's, reused once it is answered.
+	kept := *d
+	kept.Body = bytes.Clone(d.Body)
+	f.published = append(f.published, &kept)
 	return uint64(len(f.published)), false, nil
 }
+
+// fixtureFirstSecret is the first of the fixture's two secrets: requests
+// are signed with the second (testSecret), and body keys derive from the
+// first.
+const fixtureFirstSecret = "retired"
 
 // fakeDedupe is a dedupeStore in memory.
 type fakeDedupe struct {
@@ -56,28 +66,29 @@ type fakeDedupe struct {
 	bodies bool
 }
 
-func (f *fakeDedupe) Seen(_ context.Context, id, sum string) (string, error) {
+func (f *fakeDedupe) lookup(_ context.Context, id, key string) (string, indexKeys, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	k := indexKeys{deliveryID: id, bodyKey: key}
 	switch {
 	case f.err != nil:
-		return "", f.err
+		return "", k, f.err
 	case f.keys[DeliveryKey(id)]:
-		return ReasonDeliveryID, nil
-	case f.bodies && f.keys[BodyKey(sum)]:
-		return ReasonBody, nil
+		return ReasonDeliveryID, k, nil
+	case f.bodies && f.keys[BodyKey(key)]:
+		return ReasonBody, k, nil
 	}
-	return "", nil
+	return "", k, nil
 }
 
-func (f *fakeDedupe) Remember(id, sum string) {
+func (f *fakeDedupe) rememberKeys(k indexKeys, _ uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.keys == nil {
 		f.keys = map[string]bool{}
 	}
-	f.keys[DeliveryKey(id)] = true
-	f.keys[BodyKey(sum)] = true
+	f.keys[DeliveryKey(k.deliveryID)] = true
+	f.keys[BodyKey(k.bodyKey)] = true
 }
 
 // fakeTraces records trace records in memory.
@@ -115,7 +126,7 @@ func newFixture(t *testing.T, mutate func(*webhookHandler)) *fixture {
 	f := &fixture{store: &fakeStore{}, dedupe: &fakeDedupe{bodies: true}, traces: &fakeTraces{}}
 	wh := &webhookHandler{
 		allow:    allow,
-		verifier: NewVerifier([]config.Secret{"retired", testSecret}),
+		verifier: NewVerifier([]config.Secret{fixtureFirstSecret, testSecret}),
 		maxBody:  4 << 10,
 		budget:   newByteBudget(64 << 10),
 		retry:    "5",
@@ -169,6 +180,9 @@ func TestWebhookStatusPaths(t *testing.T) {
 		status  int
 		stored  bool
 		status2 string
+		// bodyKey is the stored body key when it is not that of payload
+		// (derived from the fixture's first secret).
+		bodyKey string
 	}{
 		{name: "json stored", status: 202, stored: true, status2: "stored",
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
@@ -176,7 +190,7 @@ func TestWebhookStatusPaths(t *testing.T) {
 			req: func() *http.Request {
 				return webhookRequest("POST", payload, "application/json; charset=utf-8", "issues", "d-1")
 			}},
-		{name: "form stored", status: 202, stored: true,
+		{name: "form stored", status: 202, stored: true, bodyKey: bodyKeyHex(fixtureFirstSecret, []byte(form)),
 			req: func() *http.Request {
 				return webhookRequest("POST", form, "application/x-www-form-urlencoded", "issues", "d-1")
 			}},
@@ -310,12 +324,14 @@ func TestWebhookStatusPaths(t *testing.T) {
 			prepare: func(f *fixture) { f.dedupe.keys = map[string]bool{DeliveryKey("d-1"): true} },
 			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
 		{name: "known body is 200 duplicate", status: 200, status2: "duplicate",
-			prepare: func(f *fixture) { f.dedupe.keys = map[string]bool{BodyKey(sha256hex(payload)): true} },
-			req:     func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
+			prepare: func(f *fixture) {
+				f.dedupe.keys = map[string]bool{BodyKey(bodyKeyHex(fixtureFirstSecret, []byte(payload))): true}
+			},
+			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
 		{name: "known body stored when body dedupe is off", status: 202, stored: true,
 			prepare: func(f *fixture) {
 				f.dedupe.bodies = false
-				f.dedupe.keys = map[string]bool{BodyKey(sha256hex(payload)): true}
+				f.dedupe.keys = map[string]bool{BodyKey(bodyKeyHex(fixtureFirstSecret, []byte(payload))): true}
 			},
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
 		{name: "index: known delivery id is 200 duplicate", status: 200, status2: "duplicate",
@@ -328,14 +344,14 @@ func TestWebhookStatusPaths(t *testing.T) {
 		{name: "index: known body is 200 duplicate", status: 200, status2: "duplicate",
 			mutate: func(h *webhookHandler) {
 				d := readyDeduper(true)
-				d.Remember("d-old", sha256hex(payload))
+				d.Remember("d-old", bodyKeyHex(fixtureFirstSecret, []byte(payload)))
 				h.ingest.dedupe = d
 			},
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
 		{name: "index: known body stored when body dedupe is off", status: 202, stored: true,
 			mutate: func(h *webhookHandler) {
 				d := readyDeduper(false)
-				d.Remember("d-old", sha256hex(payload))
+				d.Remember("d-old", bodyKeyHex(fixtureFirstSecret, []byte(payload)))
 				h.ingest.dedupe = d
 			},
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-new") }},
@@ -354,7 +370,7 @@ func TestWebhookStatusPaths(t *testing.T) {
 				h.ingest.timeout = 50 * time.Millisecond
 			},
 			req: func() *http.Request { return webhookRequest("POST", payload, "application/json", "issues", "d-1") }},
-		{name: "insecure mode accepts unsigned", status: 202, stored: true,
+		{name: "insecure mode accepts unsigned", status: 202, stored: true, bodyKey: sha256hex(payload),
 			mutate: func(h *webhookHandler) { h.insecure = true; h.verifier = NewVerifier(nil) },
 			req: func() *http.Request {
 				r := webhookRequest("POST", payload, "application/json", "issues", "d-1")
@@ -391,7 +407,11 @@ func TestWebhookStatusPaths(t *testing.T) {
 			}
 			if tt.stored {
 				d := f.store.published[0]
-				if string(d.Body) != payload || d.ID != "d-1" && d.ID != "d-new" || d.HookID != "123" || d.SHA256 != sha256hex(payload) {
+				key := tt.bodyKey
+				if key == "" {
+					key = bodyKeyHex(fixtureFirstSecret, []byte(payload))
+				}
+				if string(d.Body) != payload || d.ID != "d-1" && d.ID != "d-new" || d.HookID != "123" || d.BodyKey != key || d.SHA256 != "" {
 					t.Fatalf("stored %+v", d)
 				}
 			}
@@ -534,5 +554,35 @@ func TestDeclaredLengthNotAllocatedUpFront(t *testing.T) {
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
 		t.Fatalf("allocated %d bytes for ten received", n)
+	}
+}
+
+// TestBodyDedupeAcrossSecrets checks that one body is one body whichever
+// configured secret signed it: its key derives from the HMAC under the
+// first secret, computed whatever secret matched.
+func TestBodyDedupeAcrossSecrets(t *testing.T) {
+	t.Parallel()
+	const body = `{"action":"opened","issue":{"number":7}}`
+	for name, secrets := range map[string][2]string{
+		"second then first": {testSecret, fixtureFirstSecret},
+		"first then second": {fixtureFirstSecret, testSecret},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, func(h *webhookHandler) { h.ingest.dedupe = readyDeduper(true) })
+			for i, secret := range secrets {
+				r := webhookRequest("POST", body, "application/json", "issues", fmt.Sprint("d-", i))
+				r.Header.Set(headerSignature256, Sign(secret, []byte(body)))
+				rec := httptest.NewRecorder()
+				f.handler.ServeHTTP(rec, r)
+				want := []int{http.StatusAccepted, http.StatusOK}[i]
+				if resp := decode(t, rec); rec.Code != want || i == 1 && resp.Reason != ReasonBody {
+					t.Fatalf("request %d signed with secret %q: %d %+v, want %d", i, secret, rec.Code, resp, want)
+				}
+			}
+			if len(f.store.published) != 1 || f.store.published[0].BodyKey != bodyKeyHex(fixtureFirstSecret, []byte(body)) {
+				t.Fatalf("published %+v", f.store.published)
+			}
+		})
 	}
 }

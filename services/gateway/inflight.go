@@ -63,13 +63,30 @@ const chunkSize = 64 << 10
 // memory instead of leaving garbage behind for the collector.
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 
-// requestBody is a request body as read: one buffer for a small body of
-// declared length, otherwise the pooled chunks it arrived in, with the
-// bytes it holds in the budget. The signature is checked over the chunks;
-// only a signed body is copied into one buffer (bytes).
+// smallPools hold the buffers of bodies of declared length up to
+// chunkSize, 1 KiB << i bytes in smallPools[i]: a body's buffer is less
+// than twice its length, and the whole buffer is reserved in the budget.
+var smallPools [7]sync.Pool
+
+// smallClass returns the index in smallPools of the buffers that fit n
+// bytes (n at most chunkSize).
+func smallClass(n int64) int {
+	c := 0
+	for int64(1<<10)<<c < n {
+		c++
+	}
+	return c
+}
+
+// requestBody is a request body as read: one pooled buffer for a small
+// body of declared length, otherwise the pooled chunks it arrived in, with
+// the bytes it holds in the budget. The signature is checked over the
+// chunks; only a signed body is copied into one buffer (bytes).
 type requestBody struct {
 	chunks   [][]byte
 	pooled   []*[]byte
+	small    *[]byte
+	class    int
 	size     int64
 	budget   *byteBudget
 	reserved int64
@@ -81,16 +98,20 @@ func (b *requestBody) release() {
 	for _, c := range b.pooled {
 		chunkPool.Put(c)
 	}
-	b.pooled, b.chunks = nil, nil
+	if b.small != nil {
+		smallPools[b.class].Put(b.small)
+	}
+	b.pooled, b.chunks, b.small = nil, nil, nil
 	b.budget.release(b.reserved)
 	b.reserved = 0
 }
 
-// bytes returns the body as one buffer of its own (never a pooled chunk,
-// which is reused once the request is answered). The buffer takes the place
-// of the chunks in the budget.
+// bytes returns the body as one buffer, valid until release: a body that
+// arrived in one chunk is returned as it is (a pooled chunk is reused once
+// the request is answered), a longer one is copied into a buffer of its
+// own, which takes the place of the chunks in the budget.
 func (b *requestBody) bytes() []byte {
-	if len(b.pooled) == 0 && len(b.chunks) == 1 {
+	if len(b.chunks) == 1 {
 		return b.chunks[0]
 	}
 	whole := make([]byte, 0, b.size)
@@ -113,7 +134,8 @@ func (b *requestBody) chunk(n int64) []byte {
 // readBody reads the whole body, at most limit bytes of it, inside budget.
 // The returned body is never nil: its release gives back what it reserved,
 // also on error. A declared Content-Length above limit is refused before a
-// byte is read; a declared length is reserved as a whole before reading; a
+// byte is read; a declared length is reserved as a whole before reading
+// (up to chunkSize, the size of the pooled buffer it is read into); a
 // body of unknown length reserves each chunk before reading into it. A
 // larger body fails as soon as the cap is passed, without buffering the
 // rest. Memory is taken as bytes arrive, so a client announcing a large
@@ -127,18 +149,30 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, budget *byteB
 	if r.ContentLength < 0 {
 		return b, b.readChunks(rd, limit)
 	}
-	if !budget.reserve(r.ContentLength) {
-		return b, errBudgetFull
-	}
-	b.reserved = r.ContentLength
 	if r.ContentLength <= chunkSize {
-		buf := make([]byte, r.ContentLength)
+		class := smallClass(r.ContentLength)
+		size := int64(1<<10) << class
+		if !budget.reserve(size) {
+			return b, errBudgetFull
+		}
+		b.reserved = size
+		p, _ := smallPools[class].Get().(*[]byte)
+		if p == nil {
+			buf := make([]byte, size)
+			p = &buf
+		}
+		b.small, b.class = p, class
+		buf := (*p)[:r.ContentLength]
 		if _, err := io.ReadFull(rd, buf); err != nil {
 			return b, err
 		}
 		b.chunks, b.size = [][]byte{buf}, r.ContentLength
 		return b, nil
 	}
+	if !budget.reserve(r.ContentLength) {
+		return b, errBudgetFull
+	}
+	b.reserved = r.ContentLength
 	for b.size < r.ContentLength {
 		c := b.chunk(min(chunkSize, r.ContentLength-b.size))
 		if _, err := io.ReadFull(rd, c); err != nil {

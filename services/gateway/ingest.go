@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"time"
@@ -14,14 +13,20 @@ import (
 // rawStore stores a delivery in the raw stream.
 type rawStore interface {
 	// Publish returns the stream sequence and whether the stream's
-	// Nats-Msg-Id window already held the delivery id.
+	// Nats-Msg-Id window already held the delivery id. It must not keep
+	// d.Body once it has returned: the buffer is the request's, reused for
+	// another request once this one is answered.
 	Publish(ctx context.Context, d *delivery.Delivery) (seq uint64, duplicate bool, err error)
 }
 
-// dedupeStore remembers stored deliveries for the dedupe horizon.
+// dedupeStore remembers stored deliveries for the dedupe horizon. The keys
+// lookup returns are handed back to rememberKeys, so that each key is
+// hashed once per request.
 type dedupeStore interface {
-	Seen(ctx context.Context, deliveryID, sha256hex string) (reason string, err error)
-	Remember(deliveryID, sha256hex string)
+	lookup(ctx context.Context, deliveryID, bodyKey string) (reason string, k indexKeys, err error)
+	// rememberKeys adds the keys of a delivery this gateway has stored at
+	// seq (0 when the stream already held its id).
+	rememberKeys(k indexKeys, seq uint64)
 }
 
 // traceRecorder writes a trace record without holding up the request.
@@ -49,8 +54,8 @@ type Result struct {
 	Reason string
 	// Seq is the raw stream sequence of a stored delivery.
 	Seq uint64
-	// SHA256 is the hex SHA-256 of the payload.
-	SHA256 string
+	// BodyKey is the body's dedupe key, in hex (delivery.Delivery.BodyKey).
+	BodyKey string
 }
 
 // Ingester stores verified deliveries exactly once: a delivery id or body
@@ -75,23 +80,23 @@ type Ingester struct {
 }
 
 // Ingest stores one delivery whose signature and headers have been checked.
-// The payload is the JSON document (already taken out of a form body).
-// The returned error wraps ErrUnavailable when the delivery could not be
-// stored.
-func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, receivedAt time.Time) (Result, error) {
+// The payload is the JSON document (already taken out of a form body);
+// bodyKey identifies the body (see delivery.Delivery.BodyKey: the handler
+// derives it from the verified HMAC). The returned error wraps
+// ErrUnavailable when the delivery could not be stored.
+func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, bodyKey [32]byte, receivedAt time.Time) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, in.timeout)
 	defer cancel()
-	sum := sha256.Sum256(payload)
-	res := Result{SHA256: hex.EncodeToString(sum[:])}
+	res := Result{BodyKey: hex.EncodeToString(bodyKey[:])}
 
 	if in.claims != nil {
-		release, err := in.claims.claim(ctx, sum)
+		release, err := in.claims.claim(ctx, bodyKey)
 		if err != nil {
 			return res, errors.Join(ErrUnavailable, err)
 		}
 		defer release()
 	}
-	reason, err := in.dedupe.Seen(ctx, id.DeliveryID, res.SHA256)
+	reason, keys, err := in.dedupe.lookup(ctx, id.DeliveryID, res.BodyKey)
 	if err != nil {
 		return res, errors.Join(ErrUnavailable, err)
 	}
@@ -107,7 +112,7 @@ func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, rec
 		HookID:     id.HookID,
 		TargetType: id.TargetType,
 		TargetID:   id.TargetID,
-		SHA256:     res.SHA256,
+		BodyKey:    res.BodyKey,
 		ReceivedAt: receivedAt,
 		Body:       payload,
 	}
@@ -121,7 +126,13 @@ func (in *Ingester) Ingest(ctx context.Context, id Identity, payload []byte, rec
 	res.Seq = seq
 	// Remembered at once, so that this gateway sees its own deliveries
 	// before its index reads them back from the stream.
-	in.dedupe.Remember(id.DeliveryID, res.SHA256)
+	// A duplicate's sequence is the earlier message's, whose keys may
+	// differ (another body under the same id): not this request's own.
+	own := seq
+	if dup {
+		own = 0
+	}
+	in.dedupe.rememberKeys(keys, own)
 	if dup {
 		res.Outcome, res.Reason = Duplicate, ReasonDeliveryID
 		in.record(id, res, receivedAt)

@@ -38,6 +38,10 @@ func (p *Publisher) Publish(ctx context.Context, d *delivery.Delivery) (uint64, 
 			return 0, false, fmt.Errorf("offloading large body: %w", err)
 		}
 	}
+	// d.Body is not kept past the return (see rawStore): nats.go copies the
+	// message into its write buffer (natsWriter.appendBufs, or the
+	// reconnect buffer) before PublishMsg waits for the PubAck, and
+	// rawbody.Offload has written the object before it returns.
 	ack, err := p.js.PublishMsg(ctx, m)
 	if err != nil {
 		if p.nc.IsConnected() {

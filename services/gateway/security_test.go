@@ -128,7 +128,7 @@ func TestInflightBudget(t *testing.T) {
 			answers[i] = answer{rec.Code, rec.Header().Get("Retry-After")}
 		})
 	}
-	held := int64(2 * len(large(0)))
+	held := 2 * int64(1<<10) << smallClass(int64(len(large(0)))) // the buffers of their size class
 	natstest.WaitFor(t, 10*time.Second, "two uploads to hold the budget", func() bool { return wh.budget.inUse() == held })
 
 	// A third large upload does not fit, declared or chunked.
@@ -600,5 +600,17 @@ func TestStoreFailureLogsSampled(t *testing.T) {
 	}
 	if logged != refusalLogBurst || logged+int(summarised) != n {
 		t.Fatalf("%d failures logged and %v summarised, want %d logged and %d in all", logged, summarised, refusalLogBurst, n)
+	}
+}
+
+func TestSmallClass(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		n    int64
+		want int
+	}{{0, 0}, {1, 0}, {1 << 10, 0}, {1<<10 + 1, 1}, {7 << 10, 3}, {chunkSize - 1, 6}, {chunkSize, 6}} {
+		if got := smallClass(c.n); got != c.want || int64(1<<10)<<got < c.n {
+			t.Errorf("smallClass(%d) = %d, want %d", c.n, got, c.want)
+		}
 	}
 }

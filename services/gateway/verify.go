@@ -124,24 +124,58 @@ func parseSignatureHeader(sig, sha1 string) ([sha256.Size]byte, error) {
 // verifySum checks the decoded signature want against the body made of
 // chunks under every secret.
 func (v *Verifier) verifySum(chunks [][]byte, want [sha256.Size]byte) (int, error) {
+	match, _, err := v.verifyKey(chunks, want)
+	return match, err
+}
+
+// verifyKey checks the decoded signature want against the body made of
+// chunks under every secret, and returns with the matching secret's index
+// the body's key (bodyKeyFromMAC of its HMAC under the first secret,
+// which is computed anyway since every secret is tried).
+func (v *Verifier) verifyKey(chunks [][]byte, want [sha256.Size]byte) (int, [sha256.Size]byte, error) {
 	match := -1
-	var got [sha256.Size]byte
+	var got, key [sha256.Size]byte
 	for i := range v.keys {
 		m := v.macs[i].Get().(hash.Hash)
 		for _, c := range chunks {
 			m.Write(c)
 		}
-		if hmac.Equal(m.Sum(got[:0]), want[:]) && match < 0 {
+		sum := m.Sum(got[:0])
+		if i == 0 {
+			key = bodyKeyFromMAC(sum)
+		}
+		if hmac.Equal(sum, want[:]) && match < 0 {
 			match = i
 		}
 		m.Reset()
 		v.macs[i].Put(m)
 	}
 	if match < 0 {
-		return -1, errSignatureMismatch
+		return -1, [sha256.Size]byte{}, errSignatureMismatch
 	}
-	return match, nil
+	return match, key, nil
 }
+
+// bodyKeyLabel separates body keys from any other use of SHA-256 over an
+// HMAC of the body.
+const bodyKeyLabel = "ghnotify body key v1\x00"
+
+// bodyKeyFromMAC derives a body's dedupe key from its HMAC-SHA256 under
+// the first secret: SHA-256 over a label and the MAC. The HMAC is already
+// a keyed digest of the body, so the body need not be hashed a second
+// time; hashing it once more means the key, which is stored in every raw
+// message, is not a valid signature and does not reveal one. The same body
+// has the same key whichever configured secret signed it.
+func bodyKeyFromMAC(mac []byte) [sha256.Size]byte {
+	var buf [len(bodyKeyLabel) + sha256.Size]byte
+	n := copy(buf[:], bodyKeyLabel)
+	copy(buf[n:], mac)
+	return sha256.Sum256(buf[:])
+}
+
+// bodyKeyUnsigned is the body key when no signature is checked
+// (GHNOTIFY_INSECURE_SKIP_SIGNATURE): the SHA-256 of the payload.
+func bodyKeyUnsigned(payload []byte) [sha256.Size]byte { return sha256.Sum256(payload) }
 
 // Sign returns the X-Hub-Signature-256 value of body under secret, as GitHub
 // computes it. Tests and the load generator use it.

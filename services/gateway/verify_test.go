@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -264,4 +266,46 @@ func FuzzParseContentType(f *testing.F) {
 func sha256hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// bodyKeyHex is the body key of a body signed with secret, written out
+// from its definition: SHA-256 over "ghnotify body key v1", a zero byte and
+// the body's HMAC-SHA256 under secret.
+func bodyKeyHex(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	sum := sha256.Sum256(append([]byte("ghnotify body key v1\x00"), m.Sum(nil)...))
+	return hex.EncodeToString(sum[:])
+}
+
+// TestBodyKeyFromFirstSecret checks the body key: the same whichever
+// configured secret signed the body (derived from the HMAC under the
+// first), and neither the signature nor the payload's SHA-256.
+func TestBodyKeyFromFirstSecret(t *testing.T) {
+	t.Parallel()
+	body := []byte(`{"action":"opened"}`)
+	v := NewVerifier([]config.Secret{"first-secret", "second-secret"})
+	want := bodyKeyHex("first-secret", body)
+	for i, secret := range []string{"first-secret", "second-secret"} {
+		sig, err := ParseSignature(Sign(secret, body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, key, err := v.verifyKey([][]byte{body[:5], body[5:]}, sig)
+		if err != nil || idx != i {
+			t.Fatalf("signed with secret %d: index %d, %v", i, idx, err)
+		}
+		if got := hex.EncodeToString(key[:]); got != want {
+			t.Fatalf("signed with secret %d: body key %s, want %s", i, got, want)
+		}
+		if bytes.Equal(key[:], sig[:]) {
+			t.Fatalf("signed with secret %d: the body key is the signature", i)
+		}
+	}
+	if want == sha256hex(string(body)) || want == bodyKeyHex("second-secret", body) {
+		t.Fatal("body key is the payload's SHA-256 or does not depend on the first secret")
+	}
+	if _, _, err := v.verifyKey([][]byte{body}, [sha256.Size]byte{}); !errors.Is(err, errSignatureMismatch) {
+		t.Fatalf("wrong signature: %v", err)
+	}
 }

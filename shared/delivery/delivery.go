@@ -18,13 +18,17 @@ import (
 
 // Headers of a raw delivery message. GitHub's own headers keep GitHub's names.
 const (
-	HeaderEvent         = "X-GitHub-Event"
-	HeaderDelivery      = "X-GitHub-Delivery"
-	HeaderHookID        = "X-GitHub-Hook-ID"
-	HeaderTargetType    = "X-GitHub-Hook-Installation-Target-Type"
-	HeaderTargetID      = "X-GitHub-Hook-Installation-Target-ID"
+	HeaderEvent      = "X-GitHub-Event"
+	HeaderDelivery   = "X-GitHub-Delivery"
+	HeaderHookID     = "X-GitHub-Hook-ID"
+	HeaderTargetType = "X-GitHub-Hook-Installation-Target-Type"
+	HeaderTargetID   = "X-GitHub-Hook-Installation-Target-ID"
+	HeaderBodyKey    = "Ghnotify-Body-Key"
+	HeaderReceivedAt = "Ghnotify-Received-At"
+	// HeaderContentSHA256 (the hex SHA-256 of the payload) is what
+	// versions before Ghnotify-Body-Key wrote to identify the body; it is
+	// still read from the messages they stored.
 	HeaderContentSHA256 = "Ghnotify-Content-Sha256"
-	HeaderReceivedAt    = "Ghnotify-Received-At"
 )
 
 // Delivery is one GitHub webhook delivery as stored in the raw stream.
@@ -34,7 +38,14 @@ type Delivery struct {
 	HookID     string
 	TargetType string
 	TargetID   string
-	// SHA256 is the hex SHA-256 of the JSON payload.
+	// BodyKey identifies the body for the gateway's body dedupe, in hex:
+	// SHA-256 over a label and the body's HMAC under the gateway's first
+	// webhook secret (the hex SHA-256 of the payload when the gateway
+	// checks no signature). It is neither a signature nor a digest of the
+	// payload alone.
+	BodyKey string
+	// SHA256 is the hex SHA-256 of the JSON payload, as written by older
+	// versions (Ghnotify-Content-Sha256); the gateway no longer writes it.
 	SHA256     string
 	ReceivedAt time.Time
 	// Body is the JSON payload (decoded from the form field when GitHub sent
@@ -44,28 +55,40 @@ type Delivery struct {
 
 // Msg returns the NATS message for d, Nats-Msg-Id included.
 func (d *Delivery) Msg() *nats.Msg {
-	m := nats.NewMsg(subject.Raw(d.Event))
-	m.Data = d.Body
-	m.Header.Set(jetstream.MsgIDHeader, d.ID)
-	m.Header.Set(HeaderEvent, d.Event)
-	m.Header.Set(HeaderDelivery, d.ID)
-	if d.HookID != "" {
-		m.Header.Set(HeaderHookID, d.HookID)
+	// The header values share one backing array (each a one-element slice
+	// whose capacity ends with it, so appending to one copies it): one
+	// allocation for them all instead of one each, on every stored delivery.
+	vals := make([]string, 0, maxHeaders)
+	h := make(nats.Header, maxHeaders)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		n := len(vals)
+		h[k] = vals[n-1 : n : n]
 	}
-	if d.TargetType != "" {
-		m.Header.Set(HeaderTargetType, d.TargetType)
+	setOptional := func(k, v string) {
+		if v != "" {
+			set(k, v)
+		}
 	}
-	if d.TargetID != "" {
-		m.Header.Set(HeaderTargetID, d.TargetID)
-	}
-	if d.SHA256 != "" {
-		m.Header.Set(HeaderContentSHA256, d.SHA256)
-	}
+	set(jetstream.MsgIDHeader, d.ID)
+	set(HeaderEvent, d.Event)
+	set(HeaderDelivery, d.ID)
+	setOptional(HeaderHookID, d.HookID)
+	setOptional(HeaderTargetType, d.TargetType)
+	setOptional(HeaderTargetID, d.TargetID)
+	setOptional(HeaderBodyKey, d.BodyKey)
+	setOptional(HeaderContentSHA256, d.SHA256)
 	if !d.ReceivedAt.IsZero() {
-		m.Header.Set(HeaderReceivedAt, d.ReceivedAt.UTC().Format(time.RFC3339Nano))
+		set(HeaderReceivedAt, d.ReceivedAt.UTC().Format(time.RFC3339Nano))
 	}
-	return m
+	return &nats.Msg{Subject: subject.Raw(d.Event), Header: h, Data: d.Body}
 }
+
+// maxHeaders is the size hint of Msg's header map and values: the headers
+// of a delivery the gateway stores, at most eight (a Go map holds eight
+// entries in its smallest form; a ninth, SHA256 set by a caller besides
+// BodyKey, grows it).
+const maxHeaders = 8
 
 // FromMsg reads a Delivery back from a raw message's headers and body. The
 // body may still be a rawbody reference; load it with rawbody.Load first
@@ -77,6 +100,7 @@ func FromMsg(h nats.Header, body []byte) (Delivery, error) {
 		HookID:     h.Get(HeaderHookID),
 		TargetType: h.Get(HeaderTargetType),
 		TargetID:   h.Get(HeaderTargetID),
+		BodyKey:    h.Get(HeaderBodyKey),
 		SHA256:     h.Get(HeaderContentSHA256),
 		Body:       body,
 	}

@@ -730,7 +730,7 @@ func (b *bench) preload(dataDir string, n int) error {
 		m := nats.NewMsg("github.raw.issues")
 		m.Header.Set(delivery.HeaderDelivery, id)
 		m.Header.Set(delivery.HeaderEvent, "issues")
-		m.Header.Set(delivery.HeaderContentSHA256, hex.EncodeToString(sum[:]))
+		m.Header.Set(delivery.HeaderBodyKey, hex.EncodeToString(sum[:]))
 		m.Header.Set(delivery.HeaderReceivedAt, now.Format(time.RFC3339))
 		m.Data = rawBody
 		if _, err := js.PublishMsgAsync(m); err != nil {

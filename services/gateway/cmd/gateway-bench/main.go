@@ -119,6 +119,9 @@ func run(ctx context.Context, o options) error {
 	if err := provision.Ensure(ctx, bjs, provision.Defaults()); err != nil {
 		return err
 	}
+	if err := baselineStream(ctx, bjs); err != nil {
+		return err
+	}
 	baseURL, stopBase, err := serveBaseline(bjs)
 	if err != nil {
 		return err
@@ -298,8 +301,33 @@ func median(rs []loadtest.Result) loadtest.Result {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
+// The baseline's stream and the prefix of its subjects.
+const (
+	baselineStreamName = "BENCH_BASELINE"
+	baselinePrefix     = "bench.baseline.raw."
+)
+
+// baselineStream creates the baseline's stream: the raw stream's settings
+// under another name and subjects, so that each receiver stores into a
+// stream of its own and the gateway's dedupe index, which reads the raw
+// stream, does not read the baseline's deliveries (which would count the
+// gateway's work in the baseline's runs).
+func baselineStream(ctx context.Context, js jetstream.JetStream) error {
+	raw, err := js.Stream(ctx, provision.StreamRaw)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", provision.StreamRaw, err)
+	}
+	cfg := raw.CachedInfo().Config
+	cfg.Name, cfg.Subjects, cfg.Description = baselineStreamName, []string{baselinePrefix + ">"}, "gateway-bench: the baseline receiver's deliveries"
+	if _, err := js.CreateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("creating %s: %w", baselineStreamName, err)
+	}
+	return nil
+}
+
 // serveBaseline runs the minimal receiver: read the body, check the HMAC,
-// publish to JetStream and wait for the PubAck.
+// publish to JetStream (a stream with the raw stream's settings) and wait
+// for the PubAck.
 func serveBaseline(js jetstream.JetStream) (string, func(), error) {
 	key := []byte(benchSecret)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -315,7 +343,7 @@ func serveBaseline(js jetstream.JetStream) (string, func(), error) {
 			http.Error(w, "signature", http.StatusUnauthorized)
 			return
 		}
-		m := nats.NewMsg("github.raw." + r.Header.Get("X-GitHub-Event"))
+		m := nats.NewMsg(baselinePrefix + r.Header.Get("X-GitHub-Event"))
 		m.Data = body
 		m.Header.Set(jetstream.MsgIDHeader, r.Header.Get("X-GitHub-Delivery"))
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
