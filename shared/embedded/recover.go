@@ -132,6 +132,17 @@ func (s *Server) restartJetStream(cfg *server.JetStreamConfig) error {
 			return fmt.Errorf("stopping jetstream: %w", err)
 		}
 	}
+	// EnableJetStream replaces the server's JetStream API queues without a
+	// lock, and the read loops of connected clients read them while
+	// dispatching API requests (nats-server v2.15.2 jetstream_api.go,
+	// setJetStreamExportSubs and apiDispatch). Taking every client's lock
+	// once, as the connection list does, orders their last dispatch before
+	// the replacement; without it, a client that asked for stream
+	// information shortly before the write error (the gateway does, ten
+	// times a second) races with the restart.
+	if _, err := s.srv.Connz(&server.ConnzOptions{Limit: 1 << 20}); err != nil {
+		return fmt.Errorf("listing connections before restarting jetstream: %w", err)
+	}
 	c := *cfg
 	if err := s.srv.EnableJetStream(&c); err != nil {
 		return fmt.Errorf("starting jetstream: %w", err)

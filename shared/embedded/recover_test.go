@@ -184,3 +184,55 @@ func TestStartFailsOnBusyClientPort(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestJetStreamRestartWhileClientsAskForStreamInfo restarts JetStream
+// while a client asks for stream information without pause, as the
+// gateway's dedupe index does: run with -race, the restart must not race
+// with the read loop that dispatched the client's last request.
+func TestJetStreamRestartWhileClientsAskForStreamInfo(t *testing.T) {
+	t.Parallel()
+	srv, err := Start(Config{StoreDir: t.TempDir()}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer pcancel()
+	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		for ctx.Err() == nil {
+			c, ccancel := context.WithTimeout(ctx, time.Second)
+			_, _ = js.Stream(c, provision.StreamRaw)
+			ccancel()
+		}
+	}()
+	defer func() { cancel(); <-asked }()
+	jsc := srv.NATS().JetStreamConfig()
+	if jsc == nil {
+		t.Fatal("jetstream is not enabled")
+	}
+	cfg := *jsc
+	cfg.StoreDir = filepath.Dir(jsc.StoreDir) // as KeepStoring restarts it
+	for range 3 {
+		if err := srv.restartJetStream(&cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	natstest.WaitFor(t, 30*time.Second, "jetstream to store again", func() bool {
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := js.Publish(c, "github.raw.push", []byte(`{}`))
+		return err == nil
+	})
+}
