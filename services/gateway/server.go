@@ -43,6 +43,10 @@ func Run(ctx context.Context, cfg Config, nc *nats.Conn, log zerolog.Logger) err
 		return fmt.Errorf("creating jetstream context: %w", err)
 	}
 	if err := provision.WaitEnsure(ctx, js, cfg.Provision, log); err != nil {
+		if ctx.Err() != nil {
+			log.Info().Err(err).Msg("gateway stopped while starting")
+			return nil // asked to stop before we were ready: a clean stop
+		}
 		return err
 	}
 	allow, err := NewAllowlist(cfg.AllowedCIDRs, cfg.TrustedProxies)
