@@ -277,15 +277,8 @@ func TestTailReadsOnlyWhatOthersStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := readyDeduper(true)
-	var tl tailer
 	now := time.Unix(1_000_000, 0)
-	look := func() {
-		t.Helper()
-		now = now.Add(tailEvery)
-		if err := tl.tail(ctx, d, ns.JS, s, now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	look, _ := tailLooks(t, d, ns.JS, s, &now)
 	seen := func(id, key, want string) {
 		t.Helper()
 		if r, err := d.Seen(ctx, id, key); err != nil || r != want {
@@ -410,15 +403,8 @@ func TestTailKeepsOneConsumerWhileOthersStore(t *testing.T) {
 	}
 
 	d := readyDeduper(true)
-	var tl tailer
 	now := time.Unix(1_000_000, 0)
-	look := func() {
-		t.Helper()
-		now = now.Add(tailEvery)
-		if err := tl.tail(ctx, d, ns.JS, s, now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	look, tl := tailLooks(t, d, ns.JS, s, &now)
 	seen := func(id, want string) {
 		t.Helper()
 		if r, err := d.Seen(ctx, id, ""); err != nil || r != want {
@@ -522,4 +508,17 @@ func TestTailKeepsOneConsumerWhileOthersStore(t *testing.T) {
 	if c, dl := count(created), count(deleted); c != 3 || dl != 3 {
 		t.Fatalf("%d consumers created and %d deleted, want 3 and 3", c, dl)
 	}
+}
+
+// tailLooks returns a function making one look of a tailer at the raw
+// stream s, moving *now on by tailEvery first, and the tailer.
+func tailLooks(t *testing.T, d *Deduper, js jetstream.JetStream, s jetstream.Stream, now *time.Time) (func(), *tailer) {
+	tl := &tailer{}
+	return func() {
+		t.Helper()
+		*now = now.Add(tailEvery)
+		if err := tl.tail(t.Context(), d, js, s, *now); err != nil {
+			t.Fatal(err)
+		}
+	}, tl
 }

@@ -36,17 +36,7 @@ func TestStoringResumesAfterDiskFull(t *testing.T) {
 	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
 	defer func() { cancel(); <-kept }()
 
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer pcancel()
-	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
-		t.Fatal(err)
-	}
+	js := connectProvisioned(t, srv)
 	publish := func() error {
 		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -81,11 +71,11 @@ func TestStoringResumesAfterDiskFull(t *testing.T) {
 	natstest.WaitFor(t, 30*time.Second, "the server to store again after space returned", func() bool {
 		return srv.Health() == nil && publish() == nil
 	})
-	s, err := js.Stream(pctx, provision.StreamRaw)
+	s, err := js.Stream(t.Context(), provision.StreamRaw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(pctx)
+	info, err := s.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,17 +98,7 @@ func TestJetStreamRestartedAfterItDisabledItself(t *testing.T) {
 	kept := make(chan struct{})
 	go func() { srv.KeepStoring(ctx, 200*time.Millisecond, zerolog.Nop()); close(kept) }()
 	defer func() { cancel(); <-kept }()
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer pcancel()
-	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
-		t.Fatal(err)
-	}
+	js := connectProvisioned(t, srv)
 	if err := srv.NATS().ShutdownJetStream(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,17 +176,7 @@ func TestJetStreamRestartWhileClientsAskForStreamInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown()
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	pctx, pcancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer pcancel()
-	if err := provision.Ensure(pctx, js, provision.Defaults()); err != nil {
-		t.Fatal(err)
-	}
+	js := connectProvisioned(t, srv)
 	ctx, cancel := context.WithCancel(t.Context())
 	asked := make(chan struct{})
 	go func() {
@@ -235,4 +205,22 @@ func TestJetStreamRestartWhileClientsAskForStreamInfo(t *testing.T) {
 		_, err := js.Publish(c, "github.raw.push", []byte(`{}`))
 		return err == nil
 	})
+}
+
+// connectProvisioned connects a client to srv for the rest of the test and
+// provisions ghnotify's streams and buckets through it.
+func connectProvisioned(t *testing.T, srv *Server) jetstream.JetStream {
+	t.Helper()
+	nc, err := srv.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := provision.Ensure(ctx, js, provision.Defaults()); err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
